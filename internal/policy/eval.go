@@ -180,12 +180,16 @@ func (st *cstatement) matches(pr *prepared, sink *stmtTrace) (naming, bool) {
 		}
 		if st.notPrincipal {
 			if n != namedNone {
-				sink.fail(stagePrincipal, "NotPrincipal", principalValues(st.principals), []string{pr.req.Principal}, "the caller is named in NotPrincipal")
+				if sink != nil {
+					sink.fail(stagePrincipal, "NotPrincipal", principalValues(st.principals), []string{pr.req.Principal}, "the caller is named in NotPrincipal")
+				}
 				return namedNone, false
 			}
 			n = namedExact
 		} else if n == namedNone {
-			sink.fail(stagePrincipal, "Principal", principalValues(st.principals), []string{callerText(pr.req.Principal)}, "the caller is not named in Principal")
+			if sink != nil {
+				sink.fail(stagePrincipal, "Principal", principalValues(st.principals), []string{callerText(pr.req.Principal)}, "the caller is not named in Principal")
+			}
 			return namedNone, false
 		}
 	}
@@ -199,9 +203,13 @@ func (st *cstatement) matches(pr *prepared, sink *stmtTrace) (naming, bool) {
 	}
 	if hit == st.notAction {
 		if st.notAction {
-			sink.fail(stageAction, "NotAction", st.src.NotAction, []string{action}, fmt.Sprintf("action %s is excluded by NotAction", action))
+			if sink != nil {
+				sink.fail(stageAction, "NotAction", st.src.NotAction, []string{action}, fmt.Sprintf("action %s is excluded by NotAction", action))
+			}
 		} else {
-			sink.fail(stageAction, "Action", st.src.Action, []string{action}, fmt.Sprintf("action %s is not in Action", action))
+			if sink != nil {
+				sink.fail(stageAction, "Action", st.src.Action, []string{action}, fmt.Sprintf("action %s is not in Action", action))
+			}
 		}
 		return namedNone, false
 	}
@@ -216,9 +224,13 @@ func (st *cstatement) matches(pr *prepared, sink *stmtTrace) (naming, bool) {
 		}
 		if hit == st.notResource {
 			if st.notResource {
-				sink.fail(stageResource, "NotResource", st.src.NotResource, []string{pr.req.Resource}, fmt.Sprintf("resource %s is excluded by NotResource", pr.req.Resource))
+				if sink != nil {
+					sink.fail(stageResource, "NotResource", st.src.NotResource, []string{pr.req.Resource}, fmt.Sprintf("resource %s is excluded by NotResource", pr.req.Resource))
+				}
 			} else {
-				sink.fail(stageResource, "Resource", st.src.Resource, []string{pr.req.Resource}, fmt.Sprintf("resource %s is not in Resource", pr.req.Resource))
+				if sink != nil {
+					sink.fail(stageResource, "Resource", st.src.Resource, []string{pr.req.Resource}, fmt.Sprintf("resource %s is not in Resource", pr.req.Resource))
+				}
 			}
 			return namedNone, false
 		}
