@@ -55,6 +55,12 @@ func Explain(set *Set, req *Request) *Result {
 
 func decide(set *Set, pr *prepared, tr *tracer) Decision {
 	id := evalPolicies(set.Identity, "identity", pr, tr)
+	rootAllow := pr.caller.kind == pkAccount && !id.allow
+	if pr.caller.kind == pkAccount {
+		// The account's root user holds every permission in its account;
+		// only explicit denies, SCPs and cross-account rules limit it.
+		id.allow = true
+	}
 	var res outcome
 	resType := "resource"
 	if set.Resource != nil {
@@ -124,7 +130,11 @@ func decide(set *Set, pr *prepared, tr *tracer) Decision {
 		tr.gate("session", "no statement in the session policies allows the request; a session's permissions are limited to what its session policies allow")
 		return ImplicitDeny
 	}
-	tr.allowedBy("identity")
+	if rootAllow {
+		tr.allowedBy("root")
+	} else {
+		tr.allowedBy("identity")
+	}
 	if set.Resource != nil && res.allow {
 		tr.allowedBy(resType)
 	}
@@ -262,7 +272,9 @@ func principalValues(ps []cprincipal) []string {
 func (c *ccondition) eval(pr *prepared, sink *stmtTrace) bool {
 	ctx := pr.req.Context
 	e := ctx.lookup(c.lkey)
-	empty := e == nil || len(e.values) == 0
+	// A key without values, or whose only value is the empty string, is a
+	// null data set.
+	empty := e == nil || len(e.values) == 0 || len(e.values) == 1 && e.values[0] == ""
 	if c.spec.fam == famNull {
 		for i := range c.vals {
 			if c.vals[i].valid && c.vals[i].b == empty {
@@ -456,6 +468,10 @@ func (t *tracer) result(d Decision) *Result {
 		}
 	case Allowed:
 		for _, typ := range t.allowers {
+			if typ == "root" {
+				r.Explanation = append(r.Explanation, Reason{StatementRef: StatementRef{PolicyType: "identity", Index: -1}, Message: "the caller is the account's root user, which holds every permission in its own account"})
+				continue
+			}
 			for _, m := range t.matched {
 				if m.PolicyType == typ && m.Effect == "Allow" {
 					r.Explanation = append(r.Explanation, Reason{StatementRef: m, Message: fmt.Sprintf("allowed by statement %d of the %s policy %s", m.Index, m.PolicyType, nameOr(m.PolicyName))})
