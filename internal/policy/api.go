@@ -131,9 +131,11 @@ type Result struct {
 type StatementRef struct {
 	PolicyType string `json:"policyType"` // identity, resource, trust, boundary, session, scp
 	PolicyName string `json:"policyName,omitempty"`
-	Index      int    `json:"statementIndex"`
-	Sid        string `json:"sid,omitempty"`
-	Effect     string `json:"effect"`
+	// Index is the statement's position in its policy, from 0; -1 when a
+	// reason is about a policy type as a whole.
+	Index  int    `json:"statementIndex"`
+	Sid    string `json:"sid,omitempty"`
+	Effect string `json:"effect,omitempty"`
 }
 
 // Reason is one line of an explanation.

@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/irsa-dev/irsa/internal/arn"
 )
@@ -353,14 +352,14 @@ func (c *ccondition) valueMatches(s string, pr *prepared) bool {
 	if !ok {
 		return false
 	}
-	any := false
+	hit := false
 	for i := range c.vals {
 		if c.spec.positive(&rv, &c.vals[i], pr.req.Context) {
-			any = true
+			hit = true
 			break
 		}
 	}
-	return any != c.spec.negated
+	return hit != c.spec.negated
 }
 
 func (c *ccondition) mismatch(s string, pr *prepared) string {
@@ -463,7 +462,7 @@ func (t *tracer) result(d Decision) *Result {
 	case ExplicitDeny:
 		for _, m := range t.matched {
 			if m.Effect == "Deny" {
-				r.Explanation = append(r.Explanation, Reason{StatementRef: m, Message: fmt.Sprintf("explicitly denied by statement %d of the %s policy %s", m.Index, m.PolicyType, nameOr(m.PolicyName))})
+				r.Explanation = append(r.Explanation, Reason{StatementRef: m, Message: "explicitly denied by this statement"})
 			}
 		}
 	case Allowed:
@@ -474,7 +473,7 @@ func (t *tracer) result(d Decision) *Result {
 			}
 			for _, m := range t.matched {
 				if m.PolicyType == typ && m.Effect == "Allow" {
-					r.Explanation = append(r.Explanation, Reason{StatementRef: m, Message: fmt.Sprintf("allowed by statement %d of the %s policy %s", m.Index, m.PolicyType, nameOr(m.PolicyName))})
+					r.Explanation = append(r.Explanation, Reason{StatementRef: m, Message: "allowed by this statement"})
 				}
 			}
 		}
@@ -483,24 +482,17 @@ func (t *tracer) result(d Decision) *Result {
 			r.Explanation = append(r.Explanation, g)
 			// The statements of that policy type that came closest: Allow
 			// statements, the furthest along first.
-			var close []*stmtTrace
+			var closest []*stmtTrace
 			for _, f := range t.failures {
 				if f.ref.PolicyType == g.PolicyType && f.ref.Effect == "Allow" && f.reason != nil {
-					close = append(close, f)
+					closest = append(closest, f)
 				}
 			}
-			sort.SliceStable(close, func(i, j int) bool { return close[i].stage > close[j].stage })
-			for _, f := range close {
+			sort.SliceStable(closest, func(i, j int) bool { return closest[i].stage > closest[j].stage })
+			for _, f := range closest {
 				r.Explanation = append(r.Explanation, *f.reason)
 			}
 		}
 	}
 	return r
-}
-
-func nameOr(n string) string {
-	if n == "" {
-		return "(unnamed)"
-	}
-	return strings.TrimSpace(n)
 }

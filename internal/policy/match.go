@@ -120,12 +120,8 @@ func parseVariable(s string) (v part, n int, ok bool) {
 	return part{kind: partVar, text: strings.ToLower(key), def: def, hasDef: hasDef}, n, true
 }
 
-// resolver supplies variable values. It returns false when the variable
-// cannot be resolved (absent, or a multi-valued key).
-type resolver interface {
-	resolve(lowerKey string) (string, bool)
-}
-
+// resolve supplies the value of a policy variable. It returns false when the
+// variable cannot be resolved (absent, or a multi-valued key).
 func (c *Context) resolve(lowerKey string) (string, bool) {
 	e := c.lookup(lowerKey)
 	if e == nil || e.multi || len(e.values) != 1 {

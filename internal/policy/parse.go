@@ -56,6 +56,9 @@ const (
 	MaxTrustSize   = 2048 // raised up to 4096 by quota
 	MaxSessionSize = 2048
 	MaxSCPSize     = 5120
+	// MaxResourceSize is the largest resource-based policy (S3 allows 20 KB
+	// bucket policies).
+	MaxResourceSize = 20480
 	// MaxDocumentBytes is the largest document read at all, as the IAM API
 	// limits its policy parameters.
 	MaxDocumentBytes = 131072
@@ -80,11 +83,14 @@ const (
 	msgOneColon        = "Actions/Condition can contain only one colon."
 	msgPrincipalIdent  = "Policy document should not specify a principal."
 	msgMissingPrinc    = "Missing required field Principal"
-	msgTrustResource   = "Has prohibited field Resource."
-	msgTrustNotPrinc   = "Has prohibited field NotPrincipal."
-	msgTrustNotAction  = "Has prohibited field NotAction."
+	msgTrustResource   = "Has prohibited field Resource"
+	msgTrustNotPrinc   = "Has prohibited field NotPrincipal"
+	msgTrustNotAction  = "Has prohibited field NotAction"
 	msgTrustActions    = "Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity"
 	msgResourceVendor  = "Resource vendor must be fully qualified and cannot contain regexes."
+	msgTrustJSON       = "This policy contains invalid Json"
+	msgTrustStar       = "AssumeRolepolicy contained an invalid principal: \"STAR\":\"*\"."
+	msgFederated       = "Federated principals must be valid domain names or SAML metadata ARNs"
 	msgIAMPathPrefixes = "user/, federated-user/, role/, group/, instance-profile/, mfa/, server-certificate/, policy/, sms-mfa/, saml-provider/, oidc-provider/, report/, access-report/"
 )
 
@@ -109,6 +115,9 @@ func ParseWithLimits(doc []byte, kind Kind, lim Limits) (*Policy, error) {
 	}
 	root, err := parseJSON(doc)
 	if err != nil {
+		if kind == KindTrust {
+			return nil, malformed("", msgTrustJSON)
+		}
 		return nil, malformed("", msgSyntax)
 	}
 	v := validator{kind: kind}
@@ -120,7 +129,12 @@ func ParseWithLimits(doc []byte, kind Kind, lim Limits) (*Policy, error) {
 	if size == 0 {
 		size = defaultSize(kind)
 	}
-	if n := countNonSpace(doc); n > size {
+	n := countNonSpace(doc)
+	if kind == KindSession {
+		// A session policy is an API parameter whose raw length is limited.
+		n = utf8.RuneCount(doc)
+	}
+	if n > size {
 		return nil, sizeError(kind, size)
 	}
 	p.Kind = kind
@@ -132,8 +146,10 @@ func ParseWithLimits(doc []byte, kind Kind, lim Limits) (*Policy, error) {
 
 func defaultSize(k Kind) int {
 	switch k {
-	case KindManaged, KindBoundary, KindResource:
+	case KindManaged, KindBoundary:
 		return MaxManagedSize
+	case KindResource:
+		return MaxResourceSize
 	case KindTrust:
 		return MaxTrustSize
 	case KindSession:
@@ -150,9 +166,9 @@ func sizeError(k Kind, size int) *Error {
 	case KindTrust:
 		return &Error{Code: "LimitExceeded", Message: fmt.Sprintf("Cannot exceed quota for ACLSizePerRole: %d", size)}
 	case KindSession:
-		return &Error{Code: "PackedPolicyTooLarge", Message: "Packed size of the session policies exceeds the limit."}
+		return &Error{Code: "ValidationError", Message: fmt.Sprintf("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to %d", size)}
 	case KindIdentity:
-		return &Error{Code: "LimitExceeded", Message: fmt.Sprintf("Maximum policy size of %d bytes exceeded.", size)}
+		return &Error{Code: "LimitExceeded", Message: fmt.Sprintf("Maximum policy size of %d bytes exceeded", size)}
 	default:
 		return &Error{Code: "LimitExceeded", Message: fmt.Sprintf("Cannot exceed quota for PolicySize: %d", size)}
 	}
@@ -261,7 +277,7 @@ func (v *validator) validate(root *jnode) (*Policy, *Error) {
 			base := baseOperatorName(c.Operator)
 			if strings.HasPrefix(base, "Date") {
 				for _, val := range c.Values {
-					if _, ok := parseDate(val); !ok {
+					if !legacyDate(val) {
 						return nil, malformed(stmtPath(i)+".Condition."+c.Operator, msgLegacy)
 					}
 				}
@@ -432,6 +448,10 @@ func (v *validator) statementSyntax(n *jnode, s *Statement, path string) *Error 
 	}
 	if s.NotPrincipal, err = principalSyntax(n.get("NotPrincipal"), path+".NotPrincipal"); err != nil {
 		return err
+	}
+	if pn := n.get("Principal"); v.kind == KindTrust && pn != nil && pn.kind == jString {
+		// IAM takes {"AWS": "*"} in a trust policy but not the bare "*".
+		return malformed(path+".Principal", msgTrustStar)
 	}
 	if c := n.get("Condition"); c != nil {
 		if s.Conditions, err = conditionSyntax(c, path+".Condition"); err != nil {
@@ -632,7 +652,7 @@ func resourceFormat(r string) string {
 			ok = true
 		}
 		if !ok {
-			return fmt.Sprintf("IAM resource path must either be \"*\" or start with %s.", msgIAMPathPrefixes)
+			return fmt.Sprintf("IAM resource path must either be \"*\", root, or start with %s.", msgIAMPathPrefixes)
 		}
 	}
 	return ""
@@ -678,8 +698,10 @@ func principalFormat(pr map[string][]string, path string) *Error {
 	return nil
 }
 
+// invalidPrincipal is IAM's message, which writes the principal type in
+// capitals ("SERVICE", "AWS").
 func invalidPrincipal(typ, val string) string {
-	return fmt.Sprintf("Invalid principal in policy: \"%s\":\"%s\"", typ, val)
+	return fmt.Sprintf("Invalid principal in policy: \"%s\":\"%s\"", strings.ToUpper(typ), val)
 }
 
 // principalValue returns AWS's message for an invalid principal, or "".
@@ -700,6 +722,11 @@ func principalValue(typ, val string) string {
 			return ""
 		}
 		segs, ok := splitARN(val)
+		if ok && segs[2] == "iam" && segs[4] == "cloudfront" && strings.HasPrefix(segs[5], "user/CloudFront Origin Access Identity ") {
+			// CloudFront origin access identities are named this way in
+			// bucket policies.
+			return ""
+		}
 		if !ok || !validPartitions[segs[1]] || !isAccountID(segs[4]) {
 			return invalidPrincipal(typ, val)
 		}
@@ -725,7 +752,7 @@ func principalValue(typ, val string) string {
 				strings.HasPrefix(segs[5], "saml-provider/") && len(segs[5]) > len("saml-provider/")) {
 			return ""
 		}
-		return invalidPrincipal(typ, val)
+		return msgFederated
 	case "Service":
 		if val == "" || strings.ContainsAny(val, " :/") {
 			return invalidPrincipal(typ, val)

@@ -240,3 +240,71 @@ func parseBool(s string) (bool, bool) {
 	}
 	return false, false
 }
+
+// legacyDate is IAM's looser check of a date condition value at save time:
+// an epoch of any size that fits 63 bits, or an ISO 8601 form whose fields
+// may have fewer digits than the evaluator reads.
+func legacyDate(s string) bool {
+	l := strings.ToLower(s)
+	if !strings.ContainsAny(l, "t-") {
+		n, err := strconv.ParseInt(s, 10, 64)
+		return err == nil && n >= 0
+	}
+	datePart, timePart, _ := strings.Cut(l, "t")
+	neg := strings.HasPrefix(datePart, "-")
+	if neg {
+		datePart = datePart[1:]
+	}
+	fields := strings.Split(datePart, "-")
+	if len(fields) > 3 {
+		return false
+	}
+	limits := [][2]int{{-292275054, 292278993}, {1, 12}, {1, 31}}
+	for i, f := range fields {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return false
+		}
+		if i == 0 && neg {
+			n = -n
+		}
+		if n < limits[i][0] || n > limits[i][1] {
+			return false
+		}
+	}
+	if timePart == "" {
+		return true
+	}
+	inRange := func(f string, hi int) bool {
+		n, err := strconv.Atoi(f)
+		return err == nil && n >= 0 && n <= hi
+	}
+	// The zone: z, +hh or +hh:mm.
+	if i := strings.IndexAny(timePart, "z+"); i >= 0 {
+		zone := timePart[i:]
+		timePart = timePart[:i]
+		if zone != "z" {
+			hh, mm, hasMin := strings.Cut(zone[1:], ":")
+			if len(hh) != 2 || !inRange(hh, 23) || hasMin && (len(mm) != 2 || !inRange(mm, 59)) {
+				return false
+			}
+		}
+	}
+	tf := strings.Split(timePart, ":")
+	if len(tf) > 3 {
+		return false
+	}
+	if !inRange(tf[0], 23) {
+		return false
+	}
+	if len(tf) > 1 && !inRange(tf[1], 59) {
+		return false
+	}
+	if len(tf) > 2 {
+		sec, frac, _ := strings.Cut(tf[2], ".")
+		if !inRange(sec, 59) || (frac != "" && !allDigits(frac)) {
+			return false
+		}
+	}
+	return true
+}
