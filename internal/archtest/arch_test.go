@@ -70,6 +70,7 @@ var layers = map[string]int{
 	"internal/iamapi":         rankEdge,
 	"internal/eksapi":         rankEdge,
 	"internal/issuer":         rankEdge,
+	"internal/jwks":           rankEdge,
 	"internal/webhook":        rankEdge,
 	"internal/agent":          rankEdge,
 	"internal/store/sqlstore": rankEdge,
