@@ -3,7 +3,6 @@ package awserr
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Error is an AWS error. Code is AWS's error code (the wire name), Message
@@ -34,7 +33,7 @@ func (e *Error) Status() int {
 	if s, ok := table[e.Code]; ok {
 		return s.status
 	}
-	return http.StatusBadRequest
+	return 400
 }
 
 // Fault is "Sender" for client errors and "Receiver" for server errors, as
@@ -98,6 +97,8 @@ const (
 	ValidationError             = "ValidationError"
 	ExpiredToken                = "ExpiredToken"
 	OptInRequired               = "OptInRequired"
+	MalformedInput              = "MalformedInput"
+	RequestEntityTooLarge       = "RequestEntityTooLarge"
 
 	// STS.
 	InvalidIdentityToken                 = "InvalidIdentityToken"
@@ -158,6 +159,8 @@ var table = map[string]entry{
 	ValidationError:             {400},
 	ExpiredToken:                {403},
 	OptInRequired:               {403},
+	MalformedInput:              {400},
+	RequestEntityTooLarge:       {413},
 
 	InvalidIdentityToken:                 {400},
 	ExpiredTokenException:                {400},
