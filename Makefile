@@ -15,16 +15,17 @@ GO_MIN    := 1.26
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT := bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
-# The IRSA trust example that `make run` simulates.
-TRUST_EXAMPLE := examples/policies/irsa-trust.json
-OIDC_HOST     := oidc.irsa.local/id/EXAMPLE
-SIMULATE_IRSA := bin/irsa policy simulate --trust-policy $(TRUST_EXAMPLE) \
-	--action sts:AssumeRoleWithWebIdentity \
-	--resource arn:aws:iam::000000000000:role/s3-reader \
-	--principal arn:aws:iam::000000000000:oidc-provider/$(OIDC_HOST) \
-	--context $(OIDC_HOST):aud=sts.amazonaws.com
+# `make run` serves irsa with the quickstart config on this address and data
+# directory.
+LISTEN   ?= 127.0.0.1:4590
+DATA_DIR ?= .irsa
 
-.PHONY: help build run test test-short check-go vet fmt-check test-race fuzz-short bench fuzz lint clean
+# Tools the end-to-end tests drive: the AWS CLI and boto3 (from PATH, or a
+# virtualenv made here when missing) and the AWS SDK for JavaScript (npm).
+E2E_VENV := $(HOME)/.cache/irsa/venv
+export PATH := $(E2E_VENV)/bin:$(PATH)
+
+.PHONY: help build run e2e-deps test test-short check-go vet fmt-check test-race fuzz-short bench fuzz lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -32,17 +33,27 @@ help: ## list the targets
 build: check-go ## build bin/irsa
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/irsa ./cmd/irsa
 
-# For now `make run` shows the policy engine on the IRSA trust example: the
-# production service account may assume the role, the staging one may not.
-# The next issue replaces this with `irsa up`, the all-in-one server.
-run: build ## build irsa and simulate an allowed and a denied IRSA role assumption
-	@echo '== production/s3-reader assumes the production role (allowed)'
-	@$(SIMULATE_IRSA) --context $(OIDC_HOST):sub=system:serviceaccount:production:s3-reader
-	@echo
-	@echo '== staging/s3-reader tries the production role (denied)'
-	@$(SIMULATE_IRSA) --context $(OIDC_HOST):sub=system:serviceaccount:staging:s3-reader
+run: build ## build irsa and serve it with examples/quickstart.yaml (LISTEN, DATA_DIR)
+	bin/irsa up --listen $(LISTEN) --data-dir $(DATA_DIR) --config examples/quickstart.yaml
 
-test: check-go vet fmt-check test-race fuzz-short ## the whole suite: vet, gofmt, race tests, a short run of every fuzzer
+# What the end-to-end tests need besides Go: Node.js with npm for the AWS
+# SDK for JavaScript, and the AWS CLI with boto3. Each is installed only when
+# missing: Debian packages as root, npm packages from test/e2e/js's lock file,
+# the AWS CLI and boto3 into a virtualenv under ~/.cache/irsa.
+e2e-deps:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			echo "installing nodejs and npm"; apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; \
+		else echo "make: the end-to-end tests need Node.js and npm (apt-get install nodejs npm)" >&2; exit 1; fi; fi
+	@if [ ! -d test/e2e/js/node_modules ]; then echo "installing the AWS SDK for JavaScript (npm ci)"; \
+		cd test/e2e/js && npm ci --no-audit --no-fund --loglevel=error; fi
+	@if ! command -v aws >/dev/null 2>&1 || ! python3 -c 'import boto3' >/dev/null 2>&1; then \
+		if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; fi; \
+		echo "installing the AWS CLI and boto3 into $(E2E_VENV)"; \
+		python3 -m venv $(E2E_VENV) && $(E2E_VENV)/bin/pip install --quiet awscli boto3; fi
+
+test: check-go e2e-deps vet fmt-check test-race fuzz-short ## the whole suite: vet, gofmt, race tests (end-to-end included), a short run of every fuzzer
 
 test-short: check-go ## quick tests (go test -short)
 	$(GO) test -short ./...
@@ -82,8 +93,9 @@ fuzz-short: check-go
 fuzz: ## fuzz every target longer (FUZZTIME=60s each)
 	$(MAKE) fuzz-short FUZZTIME=60s
 
-bench: check-go ## policy engine benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/policy/...
+bench: build ## benchmarks: policy engine, SigV4, token verification, the STS path, and a load run against irsa up
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/policy/ ./internal/sigv4/ ./internal/webidentity/ ./internal/app/
+	$(GO) run ./test/load -irsa bin/irsa -duration 10s
 
 $(GOLANGCI_LINT):
 	@mkdir -p bin

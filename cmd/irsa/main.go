@@ -21,6 +21,7 @@ func main() {
 		Stdout:  os.Stdout,
 		Stderr:  os.Stderr,
 		Version: version,
+		Getenv:  os.Getenv,
 	})
 	stop()
 	os.Exit(code)

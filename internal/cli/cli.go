@@ -25,6 +25,8 @@ type Env struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Version string
+	// Getenv reads the environment; nil reads nothing.
+	Getenv func(string) string
 }
 
 // exitError carries the exit code a command wants. When quiet is set the
@@ -67,6 +69,9 @@ func Main(ctx context.Context, env Env) int {
 	if env.Version == "" {
 		env.Version = "dev"
 	}
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
 	root := newRootCommand(env)
 	root.SetArgs(env.Args)
 	root.SetIn(env.Stdin)
@@ -107,7 +112,7 @@ can use it as they use AWS.`,
 		RunE: helpOnly,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newVersionCommand(env.Version), newPolicyCommand())
+	root.AddCommand(newVersionCommand(env.Version), newPolicyCommand(), newUpCommand(env), newTokenCommand(env), newApplyCommand(env))
 	return root
 }
 

@@ -56,7 +56,15 @@ type Manager struct {
 	mu       sync.Mutex
 	loadedAt time.Time
 	signing  []store.SigningKey
+	parsed   map[string]parsedKey
 	sealer   *session.Sealer
+}
+
+// parsedKey is a signing key parsed once per reload: parsing an RSA private
+// key costs as much as hundreds of verifications.
+type parsedKey struct {
+	private crypto.Signer
+	public  jose.JSONWebKey
 }
 
 // New returns a Manager.
@@ -213,6 +221,18 @@ func (m *Manager) load(ctx context.Context) ([]store.SigningKey, *session.Sealer
 	if err != nil {
 		return nil, nil, err
 	}
+	parsed := make(map[string]parsedKey, len(sk))
+	for i := range sk {
+		if old, ok := m.parsed[sk[i].ID]; ok {
+			parsed[sk[i].ID] = old
+			continue
+		}
+		pk, err := parseKey(&sk[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		parsed[sk[i].ID] = pk
+	}
 	seal, err := m.cfg.Store.ListSealingKeys(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -235,7 +255,7 @@ func (m *Manager) load(ctx context.Context) ([]store.SigningKey, *session.Sealer
 			return nil, nil, err
 		}
 	}
-	m.signing, m.sealer, m.loadedAt = sk, sealer, now
+	m.signing, m.parsed, m.sealer, m.loadedAt = sk, parsed, sealer, now
 	return sk, sealer, nil
 }
 
@@ -269,10 +289,7 @@ func (m *Manager) Signer(ctx context.Context) (jose.Signer, string, error) {
 	if k == nil {
 		return nil, "", ErrNoActiveKey
 	}
-	priv, err := x509.ParsePKCS8PrivateKey(k.PrivateKey)
-	if err != nil {
-		return nil, "", fmt.Errorf("keys: signing key %s: %w", k.ID, err)
-	}
+	priv := m.parsedKey(k.ID).private
 	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", k.ID)
 	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(k.Algorithm), Key: priv}, opts)
 	if err != nil {
@@ -296,11 +313,7 @@ func (m *Manager) KeySet(ctx context.Context) (jose.JSONWebKeySet, error) {
 		if !published(k, now) {
 			continue
 		}
-		jwk, err := publicJWK(k)
-		if err != nil {
-			return jose.JSONWebKeySet{}, err
-		}
-		set.Keys = append(set.Keys, jwk)
+		set.Keys = append(set.Keys, m.parsedKey(k.ID).public)
 	}
 	return set, nil
 }
@@ -315,26 +328,29 @@ func (m *Manager) Key(ctx context.Context, kid string) (*jose.JSONWebKey, error)
 	for i := range keys {
 		k := &keys[i]
 		if k.ID == kid && published(k, now) {
-			jwk, err := publicJWK(k)
-			if err != nil {
-				return nil, err
-			}
+			jwk := m.parsedKey(k.ID).public
 			return &jwk, nil
 		}
 	}
 	return nil, store.ErrNotFound
 }
 
-func publicJWK(k *store.SigningKey) (jose.JSONWebKey, error) {
+func (m *Manager) parsedKey(id string) parsedKey {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.parsed[id]
+}
+
+func parseKey(k *store.SigningKey) (parsedKey, error) {
 	priv, err := x509.ParsePKCS8PrivateKey(k.PrivateKey)
 	if err != nil {
-		return jose.JSONWebKey{}, fmt.Errorf("keys: signing key %s: %w", k.ID, err)
+		return parsedKey{}, fmt.Errorf("keys: signing key %s: %w", k.ID, err)
 	}
 	signer, ok := priv.(crypto.Signer)
 	if !ok {
-		return jose.JSONWebKey{}, fmt.Errorf("keys: signing key %s is not a signer", k.ID)
+		return parsedKey{}, fmt.Errorf("keys: signing key %s is not a signer", k.ID)
 	}
-	return jose.JSONWebKey{Key: signer.Public(), KeyID: k.ID, Algorithm: k.Algorithm, Use: "sig"}, nil
+	return parsedKey{private: signer, public: jose.JSONWebKey{Key: signer.Public(), KeyID: k.ID, Algorithm: k.Algorithm, Use: "sig"}}, nil
 }
 
 // Sealer returns the session sealer of the current key ring.

@@ -1,0 +1,169 @@
+package config_test
+
+import (
+	"context"
+	"crypto/rand"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/irsa-dev/irsa/internal/config"
+	"github.com/irsa-dev/irsa/internal/iam"
+	"github.com/irsa-dev/irsa/internal/store"
+	"github.com/irsa-dev/irsa/internal/store/sqlstore"
+)
+
+func TestParseRejectsUnknownKeysAndReportsEverything(t *testing.T) {
+	_, err := config.Parse([]byte("roles:\n  - name: a\n    trustPolicy: '{}'\n    colour: blue\n"))
+	if err == nil || !strings.Contains(err.Error(), "colour") {
+		t.Fatalf("an unknown key must be an error naming it, got %v", err)
+	}
+	_, err = config.Parse([]byte(`
+oidcProviders:
+  - url: ""
+policies:
+  - name: p
+roles:
+  - name: r
+  - name: R
+    trustPolicy: "{}"
+    inlinePolicies:
+      - name: x
+`))
+	if err == nil {
+		t.Fatal("an invalid file was accepted")
+	}
+	for _, want := range []string{
+		"oidcProviders[0]: url is required",
+		"oidcProviders[0]: clientIds needs at least one client ID",
+		"policies[0] (p): document is required",
+		"roles[0] (r): trustPolicy is required",
+		"roles[1]: role R is declared twice",
+		"roles[1].inlinePolicies[0]: name and document are required",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not report %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestDocumentsAsMappingsOrStrings(t *testing.T) {
+	f, err := config.Parse([]byte(`
+policies:
+  - name: a
+    document:
+      Version: "2012-10-17"
+      Statement: [{Effect: Allow, Action: "s3:GetObject", Resource: "*", Condition: {NumericLessThan: {"s3:max-keys": 10}}}]
+  - name: b
+    document: '{"Version":"2012-10-17","Statement":[]}'
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Policies[0].Document.JSON; !strings.Contains(got, `"s3:max-keys":10`) || !strings.HasPrefix(got, "{") {
+		t.Errorf("mapping document became %s", got)
+	}
+	if got := f.Policies[1].Document.JSON; got != `{"Version":"2012-10-17","Statement":[]}` {
+		t.Errorf("string document became %s", got)
+	}
+}
+
+func newIAM(t *testing.T) (*iam.Service, store.Store) {
+	t.Helper()
+	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "irsa.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.CreateAccount(context.Background(), store.Account{ID: "000000000000", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return &iam.Service{Store: st, Now: time.Now, Rand: rand.Reader}, st
+}
+
+func TestApplyIsIdempotentAndConverges(t *testing.T) {
+	svc, st := newIAM(t)
+	ctx := context.Background()
+	vars := config.Vars{AccountID: "000000000000", Issuer: "oidc.irsa.local/id/X"}
+	f, err := config.Load("../../examples/quickstart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := config.Apply(ctx, svc, vars, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep != (config.Report{Created: 2}) {
+		t.Fatalf("first apply: %v", rep)
+	}
+	role, err := st.GetRole(ctx, "000000000000", "s3-reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(role.TrustPolicy, `"oidc.irsa.local/id/X:sub"`) || !strings.Contains(role.TrustPolicy, "arn:aws:iam::000000000000:oidc-provider/oidc.irsa.local/id/X") {
+		t.Errorf("placeholders not expanded: %s", role.TrustPolicy)
+	}
+	if len(role.AttachedPolicyARNs) != 1 || role.AttachedPolicyARNs[0] != "arn:aws:iam::000000000000:policy/s3-read-reports" {
+		t.Errorf("attached %v", role.AttachedPolicyARNs)
+	}
+	rep, err = config.Apply(ctx, svc, vars, f)
+	if err != nil || rep != (config.Report{Unchanged: 2}) {
+		t.Fatalf("second apply: %v, %v", rep, err)
+	}
+
+	// Changing the file converges the store: a new policy version, an
+	// inline policy added, the attachment removed.
+	changed, err := config.Parse([]byte(`
+oidcProviders:
+  - url: https://issuer.example.com/cluster-a
+    clientIds: [sts.amazonaws.com]
+policies:
+  - name: s3-read-reports
+    document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "s3:GetObject", Resource: "arn:aws:s3:::example-bucket/*"}]}
+roles:
+  - name: s3-reader
+    description: changed
+    trustPolicy: {Version: "2012-10-17", Statement: [{Effect: Allow, Principal: {Federated: "arn:aws:iam::{{accountId}}:oidc-provider/{{issuer}}"}, Action: "sts:AssumeRoleWithWebIdentity"}]}
+    inlinePolicies:
+      - name: extra
+        document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "s3:ListBucket", Resource: "*"}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = config.Apply(ctx, svc, vars, changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep != (config.Report{Created: 1, Updated: 2}) {
+		t.Errorf("converging apply: %v", rep)
+	}
+	role, _ = st.GetRole(ctx, "000000000000", "s3-reader")
+	if role.Description != "changed" || len(role.AttachedPolicyARNs) != 0 || len(role.InlinePolicies) != 1 {
+		t.Errorf("role after converging: %+v", role)
+	}
+	mp, _ := st.GetPolicy(ctx, "arn:aws:iam::000000000000:policy/s3-read-reports")
+	if mp.DefaultVersion != "v2" {
+		t.Errorf("policy default version %s, want v2", mp.DefaultVersion)
+	}
+	if _, err := st.GetOIDCProvider(ctx, "arn:aws:iam::000000000000:oidc-provider/issuer.example.com/cluster-a"); err != nil {
+		t.Errorf("provider: %v", err)
+	}
+}
+
+func TestApplyReportsIAMErrors(t *testing.T) {
+	svc, _ := newIAM(t)
+	f, err := config.Parse([]byte(`
+roles:
+  - name: bad
+    trustPolicy: {Version: "2012-10-17", Statement: [{Effect: Allow, Principal: {Federated: "arn:aws:iam::000000000000:oidc-provider/x"}, Action: "sts:AssumeRoleWithWebIdentity", Resource: "*"}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = config.Apply(context.Background(), svc, config.Vars{AccountID: "000000000000"}, f)
+	if err == nil || !strings.Contains(err.Error(), "role bad") || !strings.Contains(err.Error(), "Has prohibited field Resource") {
+		t.Fatalf("got %v", err)
+	}
+}

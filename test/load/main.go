@@ -1,0 +1,258 @@
+// Command load measures irsa's AssumeRoleWithWebIdentity throughput and
+// latency against a real `irsa up` on loopback, next to the ceiling that
+// token verification sets on the same cores: RSA-2048 signature checks per
+// second. It starts and stops the server itself, sends traffic only to
+// 127.0.0.1, and stops after a bounded number of seconds.
+//
+//	go run ./test/load -irsa bin/irsa -duration 10s
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	bin := flag.String("irsa", "bin/irsa", "the irsa binary")
+	config := flag.String("config", "examples/quickstart.yaml", "config with the s3-reader role")
+	duration := flag.Duration("duration", 10*time.Second, "length of each measured phase")
+	concurrency := flag.Int("concurrency", 32, "workers in the peak phase")
+	flag.Parse()
+	if err := run(*bin, *config, *duration, *concurrency); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func run(bin, config string, d time.Duration, conc int) error {
+	dir, err := os.MkdirTemp("", "irsa-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	addr, err := freePort()
+	if err != nil {
+		return err
+	}
+	srv := exec.Command(bin, "up", "--listen", addr, "--data-dir", dir, "--config", config, "--log-level", "error")
+	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
+	srv.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := srv.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", bin, err)
+	}
+	defer func() {
+		_ = syscall.Kill(-srv.Process.Pid, syscall.SIGTERM)
+		_ = srv.Wait()
+	}()
+	base := "http://" + addr
+	if err := waitHealthy(base, 30*time.Second); err != nil {
+		return err
+	}
+	out, err := exec.Command(bin, "token", "--data-dir", dir, "--namespace", "production", "--service-account", "s3-reader", "--expires-in", "1h").Output()
+	if err != nil {
+		return fmt.Errorf("minting a token: %w", err)
+	}
+	body := url.Values{
+		"Action": {"AssumeRoleWithWebIdentity"}, "Version": {"2011-06-15"},
+		"RoleArn": {"arn:aws:iam::000000000000:role/s3-reader"}, "RoleSessionName": {"load"},
+		"WebIdentityToken": {string(out)},
+	}.Encode()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc * 2, MaxConnsPerHost: conc * 2}, Timeout: 10 * time.Second}
+	call := func() error {
+		resp, err := client.Post(base+"/", "application/x-www-form-urlencoded", strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "<AccessKeyId>ASIA") {
+			return fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
+		}
+		return nil
+	}
+	if err := call(); err != nil {
+		return fmt.Errorf("first AssumeRoleWithWebIdentity failed: %w", err)
+	}
+	// Warm up connections and caches.
+	closedLoop(call, conc, 2*time.Second)
+
+	peak := closedLoop(call, conc, d)
+	half := openLoop(call, peak.rps/2, d)
+	ceiling := rsaCeiling(3 * time.Second)
+
+	host, _ := os.Hostname()
+	fmt.Printf("machine: %s, %d cores (GOMAXPROCS %d), %s/%s, %s\n", host, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Printf("date: %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Println("| phase | requests/s | p50 | p99 | errors |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: |")
+	fmt.Printf("| peak, %d concurrent | %.0f | %s | %s | %d |\n", conc, peak.rps, ms(peak.p50), ms(peak.p99), peak.errors)
+	fmt.Printf("| half of peak, %.0f/s offered | %.0f | %s | %s | %d |\n", peak.rps/2, half.rps, ms(half.p50), ms(half.p99), half.errors)
+	fmt.Printf("\nceiling: RSA-2048 PKCS#1 v1.5 verifications on %d cores: %.0f/s\n", runtime.GOMAXPROCS(0), ceiling)
+	fmt.Printf("peak / ceiling: %.2f\n", peak.rps/ceiling)
+	if peak.errors > 0 || half.errors > 0 {
+		return errors.New("some requests failed")
+	}
+	return nil
+}
+
+func waitHealthy(base string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("irsa did not become healthy within %s", limit)
+}
+
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+	errors   int64
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func summarize(lat []time.Duration, elapsed time.Duration, errs int64) result {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	r := result{rps: float64(len(lat)) / elapsed.Seconds(), errors: errs}
+	if len(lat) > 0 {
+		r.p50 = lat[len(lat)/2]
+		r.p99 = lat[len(lat)*99/100]
+	}
+	return r
+}
+
+// closedLoop runs conc workers, each sending the next request when the
+// previous one is answered, for d.
+func closedLoop(call func() error, conc int, d time.Duration) result {
+	var mu sync.Mutex
+	var all []time.Duration
+	var errs atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < conc; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var local []time.Duration
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				if err := call(); err != nil {
+					errs.Add(1)
+					continue
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return summarize(all, time.Since(start), errs.Load())
+}
+
+// openLoop offers rate requests per second for d, whatever the answers'
+// latency, so queueing shows in the percentiles.
+func openLoop(call func() error, rate float64, d time.Duration) result {
+	if rate < 1 {
+		rate = 1
+	}
+	interval := time.Duration(float64(time.Second) / rate)
+	var mu sync.Mutex
+	var all []time.Duration
+	var errs atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 512)
+	start := time.Now()
+	for next := start; time.Since(start) < d; next = next.Add(interval) {
+		if wait := time.Until(next); wait > 0 {
+			time.Sleep(wait)
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		scheduled := next
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := call()
+			lat := time.Since(scheduled)
+			if err != nil {
+				errs.Add(1)
+				return
+			}
+			mu.Lock()
+			all = append(all, lat)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return summarize(all, time.Since(start), errs.Load())
+}
+
+// rsaCeiling counts RSA-2048 signature verifications per second on all
+// cores: an upper bound for a server that checks one RS256 token per call.
+func rsaCeiling(d time.Duration) float64 {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	digest := sha256.Sum256([]byte("header.payload"))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
+	if err != nil {
+		panic(err)
+	}
+	var n atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for i := 0; i < runtime.GOMAXPROCS(0); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				if rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, digest[:], sig) == nil {
+					n.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / d.Seconds()
+}
