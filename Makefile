@@ -45,7 +45,7 @@ e2e-deps:
 		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 			echo "installing nodejs and npm"; apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; \
 		else echo "make: the end-to-end tests need Node.js and npm (apt-get install nodejs npm)" >&2; exit 1; fi; fi
-	@if [ ! -d test/e2e/js/node_modules ]; then echo "installing the AWS SDK for JavaScript (npm ci)"; \
+	@if [ -f test/e2e/js/package.json ] && [ ! -d test/e2e/js/node_modules ]; then echo "installing the AWS SDK for JavaScript (npm ci)"; \
 		cd test/e2e/js && npm ci --no-audit --no-fund --loglevel=error; fi
 	@if ! command -v aws >/dev/null 2>&1 || ! python3 -c 'import boto3' >/dev/null 2>&1; then \
 		if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
