@@ -160,8 +160,17 @@ type objectRef struct {
 	UID  string `json:"uid"`
 }
 
+// claims are written field by field rather than with jwt.Claims, whose
+// audience becomes a bare string when it has one value: kube-apiserver
+// always writes aud as an array.
 type claims struct {
-	jwt.Claims
+	Issuer     string           `json:"iss"`
+	Subject    string           `json:"sub"`
+	Audience   []string         `json:"aud"`
+	Expiry     int64            `json:"exp"`
+	IssuedAt   int64            `json:"iat"`
+	NotBefore  int64            `json:"nbf"`
+	ID         string           `json:"jti"`
 	Kubernetes kubernetesClaims `json:"kubernetes.io"`
 }
 
@@ -200,15 +209,13 @@ func (i *Issuer) Mint(ctx context.Context, req TokenRequest) (string, error) {
 	}
 	now := i.Now().UTC().Truncate(time.Second)
 	c := claims{
-		Claims: jwt.Claims{
-			Issuer:    i.URL,
-			Subject:   "system:serviceaccount:" + req.Namespace + ":" + req.ServiceAccount,
-			Audience:  jwt.Audience(req.Audiences),
-			Expiry:    jwt.NewNumericDate(now.Add(req.ExpiresIn)),
-			IssuedAt:  jwt.NewNumericDate(now),
-			NotBefore: jwt.NewNumericDate(now),
-			ID:        jti,
-		},
+		Issuer:     i.URL,
+		Subject:    "system:serviceaccount:" + req.Namespace + ":" + req.ServiceAccount,
+		Audience:   req.Audiences,
+		Expiry:     now.Add(req.ExpiresIn).Unix(),
+		IssuedAt:   now.Unix(),
+		NotBefore:  now.Unix(),
+		ID:         jti,
 		Kubernetes: kubernetesClaims{Namespace: req.Namespace, ServiceAccount: objectRef{Name: req.ServiceAccount, UID: req.ServiceAccountUID}},
 	}
 	if req.PodName != "" {
