@@ -112,7 +112,7 @@ can use it as they use AWS.`,
 		RunE: helpOnly,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newVersionCommand(env.Version), newPolicyCommand(), newUpCommand(env), newTokenCommand(env), newApplyCommand(env))
+	root.AddCommand(newVersionCommand(env.Version), newPolicyCommand(), newUpCommand(env), newTokenCommand(env), newApplyCommand(env), newKeysCommand(env))
 	return root
 }
 
