@@ -25,7 +25,7 @@ DATA_DIR ?= .irsa
 E2E_VENV := $(HOME)/.cache/irsa/venv
 export PATH := $(E2E_VENV)/bin:$(PATH)
 
-.PHONY: help build run e2e-deps test test-short check-go vet fmt-check test-race fuzz-short bench fuzz lint clean
+.PHONY: help build run awscli e2e-deps test test-short check-go vet fmt-check test-race fuzz-short bench fuzz lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -33,25 +33,28 @@ help: ## list the targets
 build: check-go ## build bin/irsa
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/irsa ./cmd/irsa
 
-run: build ## build irsa and serve it with examples/quickstart.yaml (LISTEN, DATA_DIR)
+run: build awscli ## build irsa and serve it with examples/quickstart.yaml (LISTEN, DATA_DIR)
 	bin/irsa up --listen $(LISTEN) --data-dir $(DATA_DIR) --config examples/quickstart.yaml
 
-# What the end-to-end tests need besides Go: Node.js with npm for the AWS
-# SDK for JavaScript, and the AWS CLI with boto3. Each is installed only when
-# missing: Debian packages as root, npm packages from test/e2e/js's lock file,
-# the AWS CLI and boto3 into a virtualenv under ~/.cache/irsa.
-e2e-deps:
+# The AWS CLI and boto3: from PATH when present, else installed into a
+# virtualenv under ~/.cache/irsa (python3-venv from Debian when missing).
+awscli:
+	@if ! command -v aws >/dev/null 2>&1 || ! python3 -c 'import boto3' >/dev/null 2>&1; then \
+		if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; fi; \
+		echo "installing the AWS CLI and boto3 into $(E2E_VENV)"; \
+		python3 -m venv $(E2E_VENV) && $(E2E_VENV)/bin/pip install --quiet awscli boto3; fi
+
+# What the end-to-end tests need besides Go: the AWS CLI and boto3, and
+# Node.js with npm for the AWS SDK for JavaScript (from test/e2e/js's lock
+# file). Each is installed only when missing.
+e2e-deps: awscli
 	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
 		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 			echo "installing nodejs and npm"; apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; \
 		else echo "make: the end-to-end tests need Node.js and npm (apt-get install nodejs npm)" >&2; exit 1; fi; fi
 	@if [ -f test/e2e/js/package.json ] && [ ! -d test/e2e/js/node_modules ]; then echo "installing the AWS SDK for JavaScript (npm ci)"; \
 		cd test/e2e/js && npm ci --no-audit --no-fund --loglevel=error; fi
-	@if ! command -v aws >/dev/null 2>&1 || ! python3 -c 'import boto3' >/dev/null 2>&1; then \
-		if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; fi; \
-		echo "installing the AWS CLI and boto3 into $(E2E_VENV)"; \
-		python3 -m venv $(E2E_VENV) && $(E2E_VENV)/bin/pip install --quiet awscli boto3; fi
 
 test: check-go e2e-deps vet fmt-check test-race fuzz-short ## the whole suite: vet, gofmt, race tests (end-to-end included), a short run of every fuzzer
 

@@ -114,6 +114,11 @@ func extractCommands(file string, doc []byte) ([]docCommand, error) {
 			c.wantCode, _ = strconv.Atoi(m[1])
 			full = full[:len(full)-len(m[0])]
 		}
+		if f := strings.Fields(full); len(f) < 2 || f[0] != "irsa" || f[1] != "policy" {
+			// Not ours to run (make, export, aws…); it may use any shell
+			// syntax, and its output is not checked.
+			continue
+		}
 		words, err := splitWords(full)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", file, pendingLine, err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -159,20 +160,51 @@ The account's root access key is in %s.
 
 Paste these lines into another shell to use irsa with the AWS CLI and SDKs:
 
-  export AWS_ENDPOINT_URL=%s AWS_ENDPOINT_URL_STS=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s
+%s  export AWS_ENDPOINT_URL=%s AWS_ENDPOINT_URL_STS=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s
   export AWS_SHARED_CREDENTIALS_FILE=%s
   aws sts get-caller-identity
 
-`, endpoint, b.AccountID, b.IssuerURL, b.IssuerProviderARN, credFile, endpoint, endpoint, "us-east-1", "us-east-1", credFile)
+`, endpoint, b.AccountID, b.IssuerURL, b.IssuerProviderARN, credFile, pathHint(), endpoint, endpoint, "us-east-1", "us-east-1", credFile)
 	if _, err := a.Store.GetRole(context.Background(), b.AccountID, "s3-reader"); err == nil {
 		fmt.Fprintf(w, `Then act as the pod production/s3-reader: take a service-account token and its role:
 
-  irsa token --data-dir %s --namespace production --service-account s3-reader > /tmp/irsa-token
+  %s token --data-dir %s --namespace production --service-account s3-reader > /tmp/irsa-token
   export AWS_ROLE_ARN=arn:aws:iam::%s:role/s3-reader AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/irsa-token
   aws sts get-caller-identity
 
-`, dataDir, b.AccountID)
+`, selfPath(), dataDir, b.AccountID)
 	}
+}
+
+// selfPath is how to run this binary from the current directory.
+func selfPath() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "irsa"
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, exe); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return exe
+}
+
+// pathHint puts the AWS CLI that `make run` installs on PATH when no aws is
+// there already.
+func pathHint() string {
+	if _, err := exec.LookPath("aws"); err == nil {
+		return ""
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	venv := filepath.Join(home, ".cache", "irsa", "venv", "bin")
+	if _, err := os.Stat(filepath.Join(venv, "aws")); err != nil {
+		return ""
+	}
+	return "  export PATH=" + venv + ":$PATH\n"
 }
 
 func newTokenCommand(env Env) *cobra.Command {
