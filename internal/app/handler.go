@@ -120,8 +120,15 @@ func (a *App) query(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		e := awserr.As(err)
 		code = e.Code
-		if e.Code == awserr.InternalFailure {
+		switch {
+		case e.Code == awserr.InternalFailure:
 			a.log.Error("request failed", "request_id", info.RequestID, "service", service, "action", action, "error", e.Cause)
+		case e.Code == awserr.IDPCommunicationError:
+			// The operator needs to know an identity provider is unreachable.
+			a.log.Warn("identity provider unreachable", "request_id", info.RequestID, "action", action, "message", e.Message, "cause", causeText(e))
+		case e.Code != awserr.AccessDenied:
+			// AccessDenied is logged with its explanation by logDecision.
+			a.log.Info("request refused", "request_id", info.RequestID, "service", service, "action", action, "code", e.Code, "message", e.Message, "cause", causeText(e))
 		}
 		b, ctype := awsquery.MarshalError(ns, e, info.RequestID, asJSON)
 		w.Header().Set("Content-Type", ctype)
@@ -144,6 +151,15 @@ func (a *App) query(w http.ResponseWriter, r *http.Request) {
 	}
 	a.metrics.requests.WithLabelValues(service, metricAction(action), code).Inc()
 	a.metrics.latency.WithLabelValues(service, metricAction(action)).Observe(a.cfg.Now().Sub(start).Seconds())
+}
+
+// causeText is the logged detail of an error: never a token or secret, as
+// the packages that build causes guarantee.
+func causeText(e *awserr.Error) string {
+	if e.Cause == nil {
+		return ""
+	}
+	return e.Cause.Error()
 }
 
 // metricAction bounds the label values to the known actions.

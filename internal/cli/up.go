@@ -168,6 +168,7 @@ Paste these lines into another shell to use irsa with the AWS CLI and SDKs:
 	if _, err := a.Store.GetRole(context.Background(), b.AccountID, "s3-reader"); err == nil {
 		fmt.Fprintf(w, `Then act as the pod production/s3-reader: take a service-account token and its role:
 
+  unset AWS_SHARED_CREDENTIALS_FILE
   %s token --data-dir %s --namespace production --service-account s3-reader > /tmp/irsa-token
   export AWS_ROLE_ARN=arn:aws:iam::%s:role/s3-reader AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/irsa-token
   aws sts get-caller-identity
