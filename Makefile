@@ -98,6 +98,8 @@ fuzz: ## fuzz every target longer (FUZZTIME=60s each)
 
 bench: build ## benchmarks: policy engine, SigV4, token verification, the STS path, and a load run against irsa up
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/policy/ ./internal/sigv4/ ./internal/webidentity/ ./internal/app/
+	@command -v wrk >/dev/null 2>&1 || { if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else echo "wrk not installed: the peak is measured with the Go generator"; fi; }
 	$(GO) run ./test/load -irsa bin/irsa -duration 10s
 
 $(GOLANGCI_LINT):

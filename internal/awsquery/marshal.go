@@ -417,7 +417,7 @@ var marshalerType = reflect.TypeFor[xml.Marshaler]()
 // spaces of indentation per level, a newline at the end.
 func renderXML(root node, xmlns string) []byte {
 	var b bytes.Buffer
-	b.Grow(512)
+	b.Grow(4096)
 	b.WriteByte('<')
 	b.WriteString(root.name)
 	if xmlns != "" {

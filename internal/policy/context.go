@@ -80,6 +80,11 @@ type contextEntry struct {
 // NewContext returns an empty context.
 func NewContext() *Context { return &Context{idx: map[string]int{}} }
 
+// NewContextSize returns an empty context with room for n keys.
+func NewContextSize(n int) *Context {
+	return &Context{idx: make(map[string]int, n), entries: make([]contextEntry, 0, n)}
+}
+
 func (c *Context) entry(key string) *contextEntry {
 	if c.idx == nil {
 		c.idx = map[string]int{}

@@ -345,7 +345,7 @@ func (s *Service) trustPolicy(role store.Role) (*policy.Policy, error) {
 func (s *Service) baseContext(ctx context.Context) *policy.Context {
 	info := reqctx.From(ctx)
 	now := s.now().UTC()
-	c := policy.NewContext()
+	c := policy.NewContextSize(16)
 	c.Add("aws:CurrentTime", now.Format(time.RFC3339))
 	c.Add("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
 	c.Add("aws:SecureTransport", "false")
