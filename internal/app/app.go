@@ -55,11 +55,21 @@ type Config struct {
 	// InsecureAllowHTTPLoopbackProviders lets OIDC providers at
 	// http://127.0.0.1 or http://localhost be registered and fetched.
 	InsecureAllowHTTPLoopbackProviders bool
+	// Mirrors are clusters whose service-account issuer irsa publishes.
+	Mirrors []Mirror
 	// TrustPolicyMaxSize is the role trust policy quota (2048 to 4096).
 	TrustPolicyMaxSize int
 	Logger             *slog.Logger
 	Now                func() time.Time
 	Rand               io.Reader
+}
+
+// Mirror is a cluster issuer that irsa serves (see jwks.Mirror).
+type Mirror struct {
+	Issuer          string
+	JWKSURL         string
+	CAFile          string
+	BearerTokenFile string
 }
 
 // App is the composed server.
@@ -73,6 +83,7 @@ type App struct {
 	STS      *sts.Service
 	stsAPI   *stsapi.Handler
 	iamAPI   *iamapi.Handler
+	mirrors  []*jwks.Mirror
 	registry *prometheus.Registry
 	metrics  *metrics
 
@@ -193,7 +204,25 @@ func (a *App) compose(ctx context.Context) error {
 		InsecureAllowHTTPLoopback: cfg.InsecureAllowHTTPLoopbackProviders,
 		Now:                       cfg.Now,
 	})
-	ks := &keySource{builtinURL: a.Bootstrap.IssuerURL, builtin: a.Keys, external: external}
+	ks := &keySource{builtinURL: a.Bootstrap.IssuerURL, builtin: a.Keys, external: external, mirrors: map[string]*jwks.Mirror{}}
+	for _, m := range cfg.Mirrors {
+		pool := roots.Clone()
+		if m.CAFile != "" {
+			pem, err := os.ReadFile(m.CAFile)
+			if err != nil {
+				return fmt.Errorf("cluster issuer %s: reading its CA: %w", m.Issuer, err)
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("cluster issuer %s: CA file %s holds no PEM certificate", m.Issuer, m.CAFile)
+			}
+		}
+		mirror := &jwks.Mirror{
+			Issuer: m.Issuer, JWKSURL: m.JWKSURL, BearerTokenFile: m.BearerTokenFile, Now: cfg.Now,
+			Client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}},
+		}
+		a.mirrors = append(a.mirrors, mirror)
+		ks.mirrors[m.Issuer] = mirror
+	}
 	cached := newCachedStore(a.Store, ReadCacheTTL, cfg.Now)
 	verifier := &webidentity.Verifier{Providers: cached, Keys: ks, Now: cfg.Now}
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/irsa-dev/irsa/internal/awserr"
 	"github.com/irsa-dev/irsa/internal/awsquery"
+	"github.com/irsa-dev/irsa/internal/jwks"
 	"github.com/irsa-dev/irsa/internal/policy"
 	"github.com/irsa-dev/irsa/internal/reqctx"
 	"github.com/irsa-dev/irsa/internal/sigv4"
@@ -36,6 +38,14 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 	for _, p := range a.Issuer.Routes() {
 		mux.Handle("GET "+p, a.Issuer)
+	}
+	for _, m := range a.mirrors {
+		base := ""
+		if u, err := url.Parse(m.Issuer); err == nil {
+			base = strings.TrimSuffix(u.Path, "/")
+		}
+		mux.Handle("GET "+base+jwks.DiscoveryPath, m)
+		mux.Handle("GET "+base+jwks.JWKSPath, m)
 	}
 	mux.HandleFunc("/{$}", a.query)
 	return mux

@@ -18,9 +18,13 @@ type keySource struct {
 	builtinURL string
 	builtin    *keys.Manager
 	external   *jwks.Cache
+	mirrors    map[string]*jwks.Mirror
 }
 
 func (k *keySource) Key(ctx context.Context, p *store.OIDCProvider, kid string) (*jose.JSONWebKey, error) {
+	if m, ok := k.mirrors[p.URL]; ok {
+		return m.Key(ctx, p, kid)
+	}
 	if p.URL != k.builtinURL {
 		return k.external.Key(ctx, p, kid)
 	}

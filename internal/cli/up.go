@@ -95,6 +95,9 @@ providers, roles and policies at every start.`,
 				if doc, err = config.Load(configFile); err != nil {
 					return &exitError{code: ExitInvalid, err: err}
 				}
+				for _, c := range doc.Clusters {
+					cfg.Mirrors = append(cfg.Mirrors, app.Mirror{Issuer: c.Issuer, JWKSURL: c.JWKSURL, CAFile: c.CAFile, BearerTokenFile: c.BearerTokenFile})
+				}
 			}
 			if env.Getenv("GOGC") == "" {
 				// The STS path allocates little that lives; collecting less

@@ -41,6 +41,15 @@ func (r Report) String() string {
 // rules and messages.
 func Apply(ctx context.Context, svc *iam.Service, vars Vars, f *File) (Report, error) {
 	a := &applier{svc: svc, st: svc.Store, acct: vars.AccountID, vars: vars}
+	for _, c := range f.Clusters {
+		ids := c.ClientIDs
+		if len(ids) == 0 {
+			ids = []string{"sts.amazonaws.com"}
+		}
+		if err := a.provider(ctx, Provider{URL: c.Issuer, ClientIDs: ids, Tags: map[string]string{"irsa:cluster": c.Name}}); err != nil {
+			return a.rep, fmt.Errorf("cluster %s: %w", c.Name, err)
+		}
+	}
 	for _, p := range f.OIDCProviders {
 		if err := a.provider(ctx, p); err != nil {
 			return a.rep, fmt.Errorf("oidc provider %s: %w", vars.expand(p.URL), err)

@@ -14,9 +14,32 @@ import (
 
 // File is the declarative file.
 type File struct {
+	Clusters      []Cluster       `yaml:"clusters"`
 	OIDCProviders []Provider      `yaml:"oidcProviders"`
 	Policies      []ManagedPolicy `yaml:"policies"`
 	Roles         []Role          `yaml:"roles"`
+}
+
+// Cluster is a Kubernetes cluster whose service-account issuer irsa
+// publishes, as EKS publishes its clusters': the cluster's
+// --service-account-issuer is Issuer, a URL served by irsa, and irsa reads
+// the keys from the API server at JWKSURL. Applying the file registers
+// Issuer as an OIDC provider.
+type Cluster struct {
+	Name string `yaml:"name"`
+	// Issuer is the cluster's --service-account-issuer: https://, on
+	// irsa's listener (behind the public name that reaches it).
+	Issuer string `yaml:"issuer"`
+	// JWKSURL is the API server's key set, e.g.
+	// https://10.0.0.1:6443/openid/v1/jwks.
+	JWKSURL string `yaml:"jwksUrl"`
+	// CAFile is the PEM bundle that verifies the API server.
+	CAFile string `yaml:"caFile"`
+	// BearerTokenFile is sent to the API server when it does not serve its
+	// key set to anonymous callers.
+	BearerTokenFile string `yaml:"bearerTokenFile"`
+	// ClientIDs of the registered provider; default sts.amazonaws.com.
+	ClientIDs []string `yaml:"clientIds"`
 }
 
 // Provider is an OIDC provider.
@@ -137,6 +160,22 @@ func Parse(b []byte) (*File, error) {
 func (f *File) Validate() error {
 	var errs []error
 	seen := map[string]bool{}
+	for i, c := range f.Clusters {
+		where := fmt.Sprintf("clusters[%d]", i)
+		if c.Name == "" {
+			errs = append(errs, fmt.Errorf("%s: name is required", where))
+		}
+		if !strings.HasPrefix(c.Issuer, "https://") {
+			errs = append(errs, fmt.Errorf("%s (%s): issuer must be an https:// URL (the cluster's --service-account-issuer, served by irsa)", where, c.Name))
+		}
+		if !strings.HasPrefix(c.JWKSURL, "https://") {
+			errs = append(errs, fmt.Errorf("%s (%s): jwksUrl must be the API server's https://…/openid/v1/jwks", where, c.Name))
+		}
+		if seen["c:"+c.Name] || seen["i:"+c.Issuer] {
+			errs = append(errs, fmt.Errorf("%s: cluster %s or its issuer is declared twice", where, c.Name))
+		}
+		seen["c:"+c.Name], seen["i:"+c.Issuer] = true, true
+	}
 	for i, p := range f.OIDCProviders {
 		where := fmt.Sprintf("oidcProviders[%d]", i)
 		if p.URL == "" {

@@ -167,3 +167,24 @@ roles:
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestClustersRegisterTheirIssuer(t *testing.T) {
+	_, err := config.Parse([]byte("clusters:\n  - name: a\n    issuer: http://x\n    jwksUrl: ftp://y\n  - name: a\n    issuer: https://z\n    jwksUrl: https://k/openid/v1/jwks\n"))
+	for _, want := range []string{"clusters[0] (a): issuer must be an https:// URL", "clusters[0] (a): jwksUrl must be the API server's", "clusters[1]: cluster a or its issuer is declared twice"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not report %q: %v", want, err)
+		}
+	}
+	svc, st := newIAM(t)
+	f, err := config.Parse([]byte("clusters:\n  - name: prod\n    issuer: https://irsa.example.com/clusters/prod\n    jwksUrl: https://10.0.0.1:6443/openid/v1/jwks\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.Apply(context.Background(), svc, config.Vars{AccountID: "000000000000"}, f); err != nil {
+		t.Fatal(err)
+	}
+	p, err := st.GetOIDCProvider(context.Background(), "arn:aws:iam::000000000000:oidc-provider/irsa.example.com/clusters/prod")
+	if err != nil || p.ClientIDs[0] != "sts.amazonaws.com" {
+		t.Fatalf("provider %+v, %v", p, err)
+	}
+}
