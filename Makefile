@@ -25,7 +25,7 @@ DATA_DIR ?= .irsa
 E2E_VENV := $(HOME)/.cache/irsa/venv
 export PATH := $(E2E_VENV)/bin:$(PATH)
 
-.PHONY: help build run awscli e2e-deps test test-short check-go vet fmt-check test-race fuzz-short bench fuzz lint clean
+.PHONY: help build run awscli e2e-deps kube-deps manifests test test-short check-go vet fmt-check test-race fuzz-short bench fuzz lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -56,7 +56,16 @@ e2e-deps: awscli
 	@if [ -f test/e2e/js/package.json ] && [ ! -d test/e2e/js/node_modules ]; then echo "installing the AWS SDK for JavaScript (npm ci)"; \
 		cd test/e2e/js && npm ci --no-audit --no-fund --loglevel=error; fi
 
-test: check-go e2e-deps vet fmt-check test-race fuzz-short ## the whole suite: vet, gofmt, race tests (end-to-end included), a short run of every fuzzer
+# A real kube-apiserver (built once from the Go module proxy into
+# ~/.cache/irsa) and Debian's etcd, for the Kubernetes end-to-end tests.
+kube-deps:
+	@scripts/kube-control-plane.sh >/dev/null
+	@scripts/helm.sh >/dev/null
+
+manifests: ## render deploy/manifests/irsa.yaml from the Helm chart
+	scripts/render-manifests.sh
+
+test: check-go e2e-deps kube-deps vet fmt-check test-race fuzz-short ## the whole suite: vet, gofmt, race tests (end-to-end included), a short run of every fuzzer
 
 test-short: check-go ## quick tests (go test -short)
 	$(GO) test -short ./...

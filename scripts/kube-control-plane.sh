@@ -11,6 +11,9 @@ CACHE="${IRSA_CACHE:-$HOME/.cache/irsa}"
 OUT="$CACHE/kube/v$K8S_VERSION"
 BIN="$OUT/bin"
 mkdir -p "$BIN"
+# One build at a time: concurrent runs would share the source folder.
+exec 9>"$OUT/.lock"
+flock 9
 
 if ! command -v etcd >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -113,6 +113,8 @@ can use it as they use AWS.`,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newVersionCommand(env.Version), newPolicyCommand(), newUpCommand(env), newTokenCommand(env), newApplyCommand(env), newKeysCommand(env))
+	root.AddCommand(newWhoamiCommand(env))
+	root.AddCommand(newWebhookCommand(env))
 	return root
 }
 

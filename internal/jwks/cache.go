@@ -297,7 +297,7 @@ func (c *Cache) get(ctx context.Context, p *store.OIDCProvider, u string) ([]byt
 	if err != nil {
 		return nil, nil, keyUnavailable(err)
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
 	resp, err := c.client.Do(req)
 	if err != nil {
 		return nil, nil, classify(u, err)
