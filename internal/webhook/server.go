@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -238,13 +240,17 @@ func newClient(cfg ServerConfig) (kubernetes.Interface, error) {
 		rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: cfg.Kubeconfig}
 		rc, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 		if err != nil {
-			return nil, fmt.Errorf("cannot use the kubeconfig %s: %w", cfg.Kubeconfig, err)
+			return nil, fmt.Errorf("cannot use the kubeconfig %s: %w", cfg.Kubeconfig, kubeconfigError(err))
 		}
 	case cfg.KubeconfigEnv != "":
-		rules := &clientcmd.ClientConfigLoadingRules{Precedence: filepath.SplitList(cfg.KubeconfigEnv)}
+		files := filepath.SplitList(cfg.KubeconfigEnv)
+		if !slices.ContainsFunc(files, func(f string) bool { _, err := os.Stat(f); return err == nil }) {
+			return nil, fmt.Errorf("cannot use the kubeconfig from KUBECONFIG=%s: none of its files exists", cfg.KubeconfigEnv)
+		}
+		rules := &clientcmd.ClientConfigLoadingRules{Precedence: files}
 		rc, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 		if err != nil {
-			return nil, fmt.Errorf("cannot use the kubeconfig from KUBECONFIG=%s: %w", cfg.KubeconfigEnv, err)
+			return nil, fmt.Errorf("cannot use the kubeconfig from KUBECONFIG=%s: %w", cfg.KubeconfigEnv, kubeconfigError(err))
 		}
 	default:
 		rc, err = rest.InClusterConfig()
@@ -263,4 +269,13 @@ func newClient(cfg ServerConfig) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("building the Kubernetes client: %w", err)
 	}
 	return c, nil
+}
+
+// kubeconfigError replaces client-go's message for a kubeconfig without a
+// usable context, which suggests an environment variable irsa ignores.
+func kubeconfigError(err error) error {
+	if clientcmd.IsEmptyConfig(err) {
+		return errors.New("it defines no cluster to use (no clusters, or no current-context)")
+	}
+	return err
 }
