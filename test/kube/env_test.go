@@ -286,7 +286,7 @@ var shared struct {
 
 // sharedEnv starts the shared environment on first use and fails the test
 // when it could not be started.
-func sharedEnv(t *testing.T) *env {
+func sharedEnv(t testing.TB) *env {
 	t.Helper()
 	requireControlPlane(t)
 	shared.once.Do(func() {

@@ -168,7 +168,7 @@ func findKubectl() string {
 }
 
 // requireControlPlane fails the test when kube-apiserver or etcd is missing.
-func requireControlPlane(t *testing.T) {
+func requireControlPlane(t testing.TB) {
 	t.Helper()
 	if kubeBinErr != nil {
 		t.Fatalf("the Kubernetes control plane is unavailable: %v", kubeBinErr)
