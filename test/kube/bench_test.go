@@ -51,7 +51,7 @@ func BenchmarkWebhookAdmission(b *testing.B) {
 			"object": map[string]any{
 				"apiVersion": "v1", "kind": "Pod",
 				"metadata": map[string]any{"name": "app", "namespace": "bench"},
-				"spec": map[string]any{"serviceAccountName": "s3-reader", "containers": []any{map[string]any{"name": "app", "image": "busybox"}}},
+				"spec":     map[string]any{"serviceAccountName": "s3-reader", "containers": []any{map[string]any{"name": "app", "image": "busybox"}}},
 			},
 		},
 	}
