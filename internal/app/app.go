@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/irsa-dev/irsa/internal/audit"
 	"github.com/irsa-dev/irsa/internal/iam"
 	"github.com/irsa-dev/irsa/internal/iamapi"
 	"github.com/irsa-dev/irsa/internal/issuer"
@@ -74,18 +75,22 @@ type Mirror struct {
 
 // App is the composed server.
 type App struct {
-	cfg      Config
-	log      *slog.Logger
-	Store    store.Store
-	Keys     *keys.Manager
-	Issuer   *issuer.Issuer
-	IAM      *iam.Service
-	STS      *sts.Service
-	stsAPI   *stsapi.Handler
-	iamAPI   *iamapi.Handler
-	mirrors  []*jwks.Mirror
-	registry *prometheus.Registry
-	metrics  *metrics
+	cfg     Config
+	log     *slog.Logger
+	Store   store.Store
+	Keys    *keys.Manager
+	Issuer  *issuer.Issuer
+	IAM     *iam.Service
+	STS     *sts.Service
+	stsAPI  *stsapi.Handler
+	iamAPI  *iamapi.Handler
+	mirrors []*jwks.Mirror
+	// recorder writes one durable audit event per call.
+	recorder  *audit.Recorder
+	stopAudit context.CancelFunc
+	auditDone chan struct{}
+	registry  *prometheus.Registry
+	metrics   *metrics
 
 	// Bootstrap tells what the first start created.
 	Bootstrap Bootstrap
@@ -232,6 +237,7 @@ func (a *App) compose(ctx context.Context) error {
 	a.iamAPI = &iamapi.Handler{Service: a.IAM, Authorize: a.STS.Authorize}
 	a.registry = prometheus.NewRegistry()
 	a.metrics = newMetrics(a.registry)
+	a.startAudit()
 	return nil
 }
 
@@ -357,8 +363,17 @@ func writeCredentialsFile(path, id, secret string) error {
 	return os.Rename(tmp, path)
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close writes the audit events still queued, stops the checkpoint signer
+// and releases the store.
+func (a *App) Close() error {
+	if a.recorder != nil {
+		_ = a.recorder.Close()
+		a.stopAudit()
+		<-a.auditDone
+		<-a.auditDone
+	}
+	return a.Store.Close()
+}
 
 // Serve serves on ln until ctx is done, then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {

@@ -67,12 +67,14 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 }
 
 // query serves the AWS Query protocol: STS and IAM on POST / and GET /.
+// Every request's audit event is durable before its answer is written; if
+// it cannot be recorded, the caller gets InternalFailure and nothing else.
 func (a *App) query(w http.ResponseWriter, r *http.Request) {
 	start := a.cfg.Now()
 	info := &reqctx.Info{RequestID: reqctx.NewRequestID(), SourceIP: sourceIP(r), UserAgent: r.UserAgent()}
 	ctx := reqctx.With(r.Context(), info)
 	asJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
-	service, action := "unknown", "unknown"
+	c := &call{start: start, service: "unknown", action: "unknown"}
 	ns := awsquery.STSNamespace
 
 	result, err := func() (any, error) {
@@ -90,21 +92,22 @@ func (a *App) query(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		action = req.Action
+		c.req, c.action = req, req.Action
 		sig, signed, err := parseSignature(r)
 		if err != nil {
 			return nil, err
 		}
-		service, err = a.serviceOf(req, sig)
+		c.sig = sig
+		c.service, err = a.serviceOf(req, sig)
 		if err != nil {
 			return nil, err
 		}
-		if service == "iam" {
+		if c.service == "iam" {
 			ns = awsquery.IAMNamespace
 		}
 		if signed {
-			if sig.Service != service {
-				return nil, awserr.Newf(awserr.SignatureDoesNotMatch, "Credential should be scoped to correct service: '%s'. ", service)
+			if sig.Service != c.service {
+				return nil, awserr.Newf(awserr.SignatureDoesNotMatch, "Credential should be scoped to correct service: '%s'. ", c.service)
 			}
 			info.Region = sig.Region
 			caller, err := a.authenticate(ctx, r, body, sig)
@@ -112,21 +115,40 @@ func (a *App) query(w http.ResponseWriter, r *http.Request) {
 				return nil, err
 			}
 			info.Caller = caller
-		} else if service == "iam" || stsapi.RequiresSignature(req.Action) {
+		} else if c.service == "iam" || stsapi.RequiresSignature(req.Action) {
 			return nil, awserr.New(awserr.MissingAuthenticationToken, "Request is missing Authentication Token")
 		}
-		switch service {
+		switch c.service {
 		case "sts":
 			res, decision, err := a.stsAPI.Serve(ctx, req)
+			c.decision = decision
 			a.logDecision(ctx, req.Action, decision, err)
 			return res, err
 		default:
 			return a.iamAPI.Serve(ctx, req)
 		}
 	}()
+	service, action := c.service, c.action
 
 	w.Header().Set("x-amzn-RequestId", info.RequestID)
 	code := "OK"
+	status := http.StatusOK
+	var b []byte
+	var ctype string
+	if err == nil {
+		var merr error
+		b, ctype, merr = awsquery.MarshalResult(action, ns, info.RequestID, result, asJSON)
+		if merr != nil {
+			a.log.Error("encoding a response failed", "request_id", info.RequestID, "action", action, "error", merr)
+			err = awserr.Internal(merr)
+		}
+	}
+	c.result, c.err = result, err
+	if aerr := a.record(r.Context(), info, c); aerr != nil {
+		// Nothing may be answered that the trail does not hold.
+		a.log.Error("recording the audit event failed", "request_id", info.RequestID, "service", service, "action", action, "error", aerr)
+		err = awserr.Internal(aerr)
+	}
 	if err != nil {
 		e := awserr.As(err)
 		code = e.Code
@@ -140,25 +162,12 @@ func (a *App) query(w http.ResponseWriter, r *http.Request) {
 			// AccessDenied is logged with its explanation by logDecision.
 			a.log.Info("request refused", "request_id", info.RequestID, "service", service, "action", action, "code", e.Code, "message", e.Message, "cause", causeText(e))
 		}
-		b, ctype := awsquery.MarshalError(ns, e, info.RequestID, asJSON)
-		w.Header().Set("Content-Type", ctype)
-		w.WriteHeader(e.Status())
-		_, _ = w.Write(b)
-	} else {
-		b, ctype, merr := awsquery.MarshalResult(action, ns, info.RequestID, result, asJSON)
-		if merr != nil {
-			a.log.Error("encoding a response failed", "request_id", info.RequestID, "action", action, "error", merr)
-			code = awserr.InternalFailure
-			b, ctype = awsquery.MarshalError(ns, awserr.Internal(merr), info.RequestID, asJSON)
-			w.Header().Set("Content-Type", ctype)
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = w.Write(b)
-		} else {
-			w.Header().Set("Content-Type", ctype)
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write(b)
-		}
+		b, ctype = awsquery.MarshalError(ns, e, info.RequestID, asJSON)
+		status = e.Status()
 	}
+	w.Header().Set("Content-Type", ctype)
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 	a.metrics.requests.WithLabelValues(service, metricAction(action), code).Inc()
 	a.metrics.latency.WithLabelValues(service, metricAction(action)).Observe(a.cfg.Now().Sub(start).Seconds())
 }

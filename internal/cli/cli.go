@@ -115,6 +115,7 @@ can use it as they use AWS.`,
 	root.AddCommand(newVersionCommand(env.Version), newPolicyCommand(), newUpCommand(env), newTokenCommand(env), newApplyCommand(env), newKeysCommand(env))
 	root.AddCommand(newWhoamiCommand(env))
 	root.AddCommand(newWebhookCommand(env))
+	root.AddCommand(newAuditCommand(env))
 	return root
 }
 

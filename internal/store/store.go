@@ -207,5 +207,37 @@ type Store interface {
 	ManagedPolicies
 	Keys
 	Settings
+	Audit
 	Close() error
+}
+
+// AuditRecord is one audit event in the tamper-evident chain. The store
+// assigns Seq (1, 2, … without gaps) and Hash = SHA-256(previous Hash ||
+// Event), with the previous Hash of the first record all zeros. Event is
+// the CloudTrail-shaped JSON record, stored byte for byte; the other fields
+// are copies of its fields for indexing.
+type AuditRecord struct {
+	Seq         int64
+	Hash        []byte
+	Event       []byte
+	EventTime   time.Time
+	EventSource string // sts.amazonaws.com, iam.amazonaws.com, …
+	EventName   string
+	ErrorCode   string
+	SourceIP    string
+	AccountID   string
+	// Principal is the userIdentity's ARN or, for web identity, the
+	// federated identity (the token's sub); RoleARN the role assumed or
+	// acted on, when there is one.
+	Principal string
+	RoleARN   string
+}
+
+// Audit stores the audit trail.
+type Audit interface {
+	// AppendAudit appends records in order, assigning Seq and Hash in one
+	// transaction; when it returns without error the records are durable.
+	AppendAudit(ctx context.Context, records []AuditRecord) ([]AuditRecord, error)
+	// ListAudit returns up to limit records with Seq > afterSeq, in order.
+	ListAudit(ctx context.Context, afterSeq int64, limit int) ([]AuditRecord, error)
 }

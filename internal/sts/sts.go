@@ -149,7 +149,8 @@ func notAuthorizedWebIdentity() error {
 // session: the parameters are validated, the token is verified against the
 // OIDC provider of the role's account that issued it, the role's trust
 // policy must allow the federated principal, and then a sealed session is
-// minted.
+// minted. A refusal after the token verified comes with an output that
+// holds only Identity, so the audit record can name the caller.
 func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in *AssumeRoleWithWebIdentityInput) (*AssumeRoleWithWebIdentityOutput, *policy.Result, error) {
 	var v violations
 	v.length(in.RoleArn, "roleArn", 20, 2048, false)
@@ -188,19 +189,22 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in *AssumeRoleW
 	if err != nil {
 		return nil, nil, err
 	}
+	// Past this point a refusal still names the verified token, for the
+	// audit record; the output holds nothing else.
+	failed := &AssumeRoleWithWebIdentityOutput{Identity: id}
 	role, err := s.Roles.GetRole(ctx, account, roleName)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, &policy.Result{Decision: policy.ImplicitDeny, Explanation: []policy.Reason{{Message: "role " + *in.RoleArn + " does not exist"}}}, notAuthorizedWebIdentity()
+		return failed, &policy.Result{Decision: policy.ImplicitDeny, Explanation: []policy.Reason{{Message: "role " + *in.RoleArn + " does not exist"}}}, notAuthorizedWebIdentity()
 	}
 	if err != nil {
-		return nil, nil, awserr.Internal(err)
+		return failed, nil, awserr.Internal(err)
 	}
 	if !sameRole(role, *in.RoleArn) {
-		return nil, &policy.Result{Decision: policy.ImplicitDeny, Explanation: []policy.Reason{{Message: "role " + *in.RoleArn + " does not exist (the role with that name has another path)"}}}, notAuthorizedWebIdentity()
+		return failed, &policy.Result{Decision: policy.ImplicitDeny, Explanation: []policy.Reason{{Message: "role " + *in.RoleArn + " does not exist (the role with that name has another path)"}}}, notAuthorizedWebIdentity()
 	}
 	trust, err := s.trustPolicy(role)
 	if err != nil {
-		return nil, nil, err
+		return failed, nil, err
 	}
 
 	prefix := strings.TrimPrefix(id.Provider.URL, "https://")
@@ -226,30 +230,30 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in *AssumeRoleW
 	set := &policy.Set{Resource: trust}
 	result := policy.Explain(set, req)
 	if result.Decision != policy.Allowed {
-		return nil, result, notAuthorizedWebIdentity()
+		return failed, result, notAuthorizedWebIdentity()
 	}
 	if len(tags) > 0 {
 		if r := policy.Explain(set, withAction(req, "sts:TagSession")); r.Decision != policy.Allowed {
-			return nil, r, notAuthorizedWebIdentity()
+			return failed, r, notAuthorizedWebIdentity()
 		}
 	}
 	if id.SourceIdentity != "" {
 		if r := policy.Explain(set, withAction(req, "sts:SetSourceIdentity")); r.Decision != policy.Allowed {
-			return nil, r, notAuthorizedWebIdentity()
+			return failed, r, notAuthorizedWebIdentity()
 		}
 	}
 
 	duration, err := s.duration(in.DurationSeconds, role, false)
 	if err != nil {
-		return nil, result, err
+		return failed, result, err
 	}
 	docs, err := s.sessionPolicies(ctx, account, in.Policy, in.PolicyArns)
 	if err != nil {
-		return nil, result, err
+		return failed, result, err
 	}
 	packed, err := packedSize(docs, tags)
 	if err != nil {
-		return nil, result, err
+		return failed, result, err
 	}
 	sess := &session.Session{
 		AccountID: account, RoleID: role.ID, RoleName: role.Name, RoleARN: role.ARN,
@@ -259,7 +263,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in *AssumeRoleW
 	}
 	creds, err := s.mint(ctx, sess, duration)
 	if err != nil {
-		return nil, result, err
+		return failed, result, err
 	}
 	out := &AssumeRoleWithWebIdentityOutput{
 		Credentials:                 creds,

@@ -8,6 +8,7 @@ import (
 	"github.com/irsa-dev/irsa/internal/awsquery"
 	"github.com/irsa-dev/irsa/internal/policy"
 	"github.com/irsa-dev/irsa/internal/sts"
+	"github.com/irsa-dev/irsa/internal/webidentity"
 )
 
 // Version is the STS API version.
@@ -36,7 +37,9 @@ func RequiresSignature(actionName string) bool {
 	return !ok || a.signed
 }
 
-// Serve handles one request.
+// Serve handles one request. With an error the result is nil, except
+// for AssumeRoleWithWebIdentity refused after its token verified (see
+// AssumeRoleWithWebIdentityResult.Identity); the caller must not send it.
 func (h *Handler) Serve(ctx context.Context, req *awsquery.Request) (any, *policy.Result, error) {
 	a, ok := actions[req.Action]
 	if !ok {
@@ -68,6 +71,10 @@ type AssumeRoleWithWebIdentityResult struct {
 	SubjectFromWebIdentityToken string             `xml:"SubjectFromWebIdentityToken,omitempty"`
 	PackedPolicySize            *int               `xml:"PackedPolicySize,omitempty"`
 	SourceIdentity              string             `xml:"SourceIdentity,omitempty"`
+	// Identity is the verified web identity token, for the audit record;
+	// it is never rendered. When the call fails after the token verified,
+	// Serve returns a result holding only Identity along with the error.
+	Identity *webidentity.Identity `xml:"-"`
 }
 
 // AssumeRoleResult is the result element.
@@ -124,6 +131,9 @@ func (h *Handler) assumeRoleWithWebIdentity(ctx context.Context, p *awsquery.Req
 		ProviderID: in.ProviderID, PolicyArns: arns(in.PolicyArns), Policy: in.Policy, DurationSeconds: in.DurationSeconds,
 	})
 	if err != nil {
+		if out != nil && out.Identity != nil {
+			return &AssumeRoleWithWebIdentityResult{Identity: out.Identity}, decision, err
+		}
 		return nil, decision, err
 	}
 	return &AssumeRoleWithWebIdentityResult{
@@ -134,6 +144,7 @@ func (h *Handler) assumeRoleWithWebIdentity(ctx context.Context, p *awsquery.Req
 		SubjectFromWebIdentityToken: out.SubjectFromWebIdentityToken,
 		PackedPolicySize:            out.PackedPolicySize,
 		SourceIdentity:              out.SourceIdentity,
+		Identity:                    out.Identity,
 	}, decision, nil
 }
 

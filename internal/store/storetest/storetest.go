@@ -59,6 +59,9 @@ var suite = []struct {
 	{"ConflictRole", testConflictRole},
 	{"ConflictOIDCProvider", testConflictOIDCProvider},
 	{"ConflictPolicy", testConflictPolicy},
+	{"Audit", testAudit},
+	{"AuditZeroFields", testAuditZeroFields},
+	{"AuditConcurrent", testAuditConcurrent},
 }
 
 // Run runs the conformance suite. open must return a new, empty store each
