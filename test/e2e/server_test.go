@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/irsa-dev/irsa/internal/store/sqlstore"
 )
 
 // accountID is the default account irsa creates on first start.
@@ -176,6 +178,12 @@ func (s *server) stop(t *testing.T) {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 
 	stdout, stderr := s.stdout.String(), s.stderr.String()
+	// The audit trail, too, must hold no token, secret key or session token.
+	trail, events := s.auditTrail(t)
+	for _, leak := range s.Secrets.findIn(map[string]string{"audit trail": trail}) {
+		t.Errorf("the server's %s", leak)
+	}
+	t.Logf("audit trail: %d events scanned for %d secrets", events, s.Secrets.len())
 	if strings.Contains(stderr, "WARNING: DATA RACE") {
 		t.Errorf("the race detector found a data race in irsa up (report in its stderr below)")
 	}
@@ -190,6 +198,36 @@ func (s *server) stop(t *testing.T) {
 		t.Logf("irsa up stderr:\n%s", stderr)
 	} else {
 		t.Logf("server log scanned for %d secrets: none found (%d bytes of output)", s.Secrets.len(), len(stdout)+len(stderr))
+	}
+}
+
+// auditTrail reads every audit event the server wrote, as one text.
+func (s *server) auditTrail(t *testing.T) (string, int) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(s.DataDir, "irsa.db"))
+	if err != nil {
+		t.Errorf("opening the audit trail: %v", err)
+		return "", 0
+	}
+	defer st.Close()
+	var b strings.Builder
+	n := 0
+	for after := int64(0); ; {
+		recs, err := st.ListAudit(ctx, after, 1000)
+		if err != nil {
+			t.Errorf("reading the audit trail: %v", err)
+			return b.String(), n
+		}
+		if len(recs) == 0 {
+			return b.String(), n
+		}
+		for _, r := range recs {
+			b.Write(r.Event)
+			b.WriteByte('\n')
+			n++
+			after = r.Seq
+		}
 	}
 }
 
