@@ -58,6 +58,10 @@ type Config struct {
 	InsecureAllowHTTPLoopbackProviders bool
 	// Mirrors are clusters whose service-account issuer irsa publishes.
 	Mirrors []Mirror
+	// InsecureDisableAudit answers calls without recording their audit
+	// events. It exists to measure what auditing costs; never run a
+	// server with it.
+	InsecureDisableAudit bool
 	// TrustPolicyMaxSize is the role trust policy quota (2048 to 4096).
 	TrustPolicyMaxSize int
 	Logger             *slog.Logger

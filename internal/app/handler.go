@@ -146,6 +146,12 @@ func (a *App) query(w http.ResponseWriter, r *http.Request) {
 	c.result, c.err = result, err
 	if aerr := a.record(r.Context(), info, c); aerr != nil {
 		// Nothing may be answered that the trail does not hold.
+		if r.Context().Err() != nil {
+			// The client went away before the event was durable: no
+			// answer reaches it, so this is not the server's failure.
+			a.log.Debug("client gone before its audit event was durable", "request_id", info.RequestID, "action", action)
+			return
+		}
 		a.log.Error("recording the audit event failed", "request_id", info.RequestID, "service", service, "action", action, "error", aerr)
 		err = awserr.Internal(aerr)
 	}

@@ -68,6 +68,7 @@ as a CloudTrail-shaped event in a hash chain. These commands read that trail.`,
 	}
 	cmd.AddCommand(newAuditQueryCommand(), newAuditVerifyCommand(), newAuditTailCommand(env),
 		newAuditExportCommand(), newAuditImportCommand())
+	cmd.AddCommand(newAuditAlertsCommand())
 	return cmd
 }
 

@@ -116,6 +116,7 @@ can use it as they use AWS.`,
 	root.AddCommand(newWhoamiCommand(env))
 	root.AddCommand(newWebhookCommand(env))
 	root.AddCommand(newAuditCommand(env))
+	root.AddCommand(newAnalyzeCommand(env))
 	return root
 }
 

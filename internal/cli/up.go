@@ -70,6 +70,7 @@ func (f *serverFlags) config(env Env, log *slog.Logger) (app.Config, error) {
 func newUpCommand(env Env) *cobra.Command {
 	var f serverFlags
 	var listen, configFile, logLevel string
+	var noAudit bool
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Serve the issuer, IAM and STS on one listener",
@@ -90,6 +91,10 @@ providers, roles and policies at every start.`,
 				return err
 			}
 			cfg.Listen = listen
+			cfg.InsecureDisableAudit = noAudit
+			if noAudit {
+				log.Warn("auditing is OFF (--insecure-disable-audit-for-benchmarks): calls leave no audit event")
+			}
 			var doc *config.File
 			if configFile != "" {
 				if doc, err = config.Load(configFile); err != nil {
@@ -134,6 +139,8 @@ providers, roles and policies at every start.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:4590", "address of the one listener")
 	cmd.Flags().StringVar(&configFile, "config", "", "declarative YAML of OIDC providers, roles and policies to apply at start")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().BoolVar(&noAudit, "insecure-disable-audit-for-benchmarks", false, "DANGEROUS: answer calls without recording audit events; only to measure what auditing costs")
+	_ = cmd.Flags().MarkHidden("insecure-disable-audit-for-benchmarks")
 	return cmd
 }
 

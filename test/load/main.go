@@ -37,10 +37,17 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each measured phase")
 	concurrency := flag.Int("concurrency", 32, "workers in the peak phase")
 	flag.Parse()
-	if err := run(*bin, *config, *duration, *concurrency); err != nil {
+	with, err := run(*bin, *config, *duration, *concurrency, "audit on")
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
+	without, err := run(*bin, *config, *duration, *concurrency, "audit off", "--insecure-disable-audit-for-benchmarks")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("\nauditing costs %.1f%% of peak throughput (%.0f/s with, %.0f/s without, same run)\n", 100*(1-with/without), with, without)
 }
 
 func freePort() (string, error) {
@@ -52,21 +59,28 @@ func freePort() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func run(bin, config string, d time.Duration, conc int) error {
+// run measures one server started with extra flags and returns its peak.
+func run(bin, config string, d time.Duration, conc int, label string, extra ...string) (float64, error) {
+	peak, err := measure(bin, config, d, conc, label, extra...)
+	return peak, err
+}
+
+func measure(bin, config string, d time.Duration, conc int, label string, extra ...string) (float64, error) {
 	dir, err := os.MkdirTemp("", "irsa-load-")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer os.RemoveAll(dir)
 	addr, err := freePort()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	srv := exec.Command(bin, "up", "--listen", addr, "--data-dir", dir, "--config", config, "--log-level", "error")
+	args := append([]string{"up", "--listen", addr, "--data-dir", dir, "--config", config, "--log-level", "error"}, extra...)
+	srv := exec.Command(bin, args...)
 	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
 	srv.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := srv.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", bin, err)
+		return 0, fmt.Errorf("starting %s: %w", bin, err)
 	}
 	defer func() {
 		_ = syscall.Kill(-srv.Process.Pid, syscall.SIGTERM)
@@ -74,11 +88,11 @@ func run(bin, config string, d time.Duration, conc int) error {
 	}()
 	base := "http://" + addr
 	if err := waitHealthy(base, 30*time.Second); err != nil {
-		return err
+		return 0, err
 	}
 	out, err := exec.Command(bin, "token", "--data-dir", dir, "--namespace", "production", "--service-account", "s3-reader", "--expires-in", "1h").Output()
 	if err != nil {
-		return fmt.Errorf("minting a token: %w", err)
+		return 0, fmt.Errorf("minting a token: %w", err)
 	}
 	body := url.Values{
 		"Action": {"AssumeRoleWithWebIdentity"}, "Version": {"2011-06-15"},
@@ -100,7 +114,7 @@ func run(bin, config string, d time.Duration, conc int) error {
 		return nil
 	}
 	if err := call(); err != nil {
-		return fmt.Errorf("first AssumeRoleWithWebIdentity failed: %w", err)
+		return 0, fmt.Errorf("first AssumeRoleWithWebIdentity failed: %w", err)
 	}
 	// Warm up connections and caches.
 	closedLoop(call, conc, 2*time.Second)
@@ -118,6 +132,7 @@ func run(bin, config string, d time.Duration, conc int) error {
 	ceiling := rsaCeiling(3 * time.Second)
 
 	host, _ := os.Hostname()
+	fmt.Printf("== %s\n", label)
 	fmt.Printf("machine: %s, %d cores (GOMAXPROCS %d), %s/%s, %s\n", host, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Printf("date: %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Println("| phase | requests/s | p50 | p99 | errors |")
@@ -127,9 +142,9 @@ func run(bin, config string, d time.Duration, conc int) error {
 	fmt.Printf("\nceiling: RSA-2048 PKCS#1 v1.5 verifications on %d cores: %.0f/s\n", runtime.GOMAXPROCS(0), ceiling)
 	fmt.Printf("peak / ceiling: %.2f\n", peak.rps/ceiling)
 	if peak.errors > 0 || half.errors > 0 {
-		return errors.New("some requests failed")
+		return 0, errors.New("some requests failed")
 	}
-	return nil
+	return peak.rps, nil
 }
 
 // wrkPeak measures the peak with wrk, one thread, conc connections.
