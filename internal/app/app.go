@@ -152,7 +152,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a := &App{cfg: cfg, log: cfg.Logger, Store: st}
 	if err := a.compose(ctx); err != nil {
-		st.Close()
+		_ = st.Close()
 		return nil, err
 	}
 	return a, nil
@@ -401,7 +401,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		if err := srv.Shutdown(sctx); err != nil {
 			return err
 		}
-		<-errc
+		<-errc //nolint:errcheck // after Shutdown, Serve returns http.ErrServerClosed; this only waits for it
 		return nil
 	}
 }

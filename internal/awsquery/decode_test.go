@@ -307,7 +307,7 @@ func TestDecodeProgrammingErrors(t *testing.T) {
 		A string `query:"A.B"`
 	}
 	type unexported struct {
-		a string `query:"A"`
+		a string `query:"A"` //nolint:unused // test data: Decode must reject a tagged, unexported field
 	}
 	type Dup struct {
 		A string `query:"A"`

@@ -384,7 +384,7 @@ stored in the hash chain.`,
 				return err
 			}
 			defer st.Close()
-			if err := os.MkdirAll(out, 0o755); err != nil {
+			if err := os.MkdirAll(out, 0o750); err != nil {
 				return usageErrorf("creating %s: %v", out, err)
 			}
 			files, records := 0, 0
@@ -444,14 +444,14 @@ func writeTrailFile(dir string, recs []store.AuditRecord) (string, error) {
 	var body bytes.Buffer
 	zw := gzip.NewWriter(&body)
 	bw := bufio.NewWriter(zw)
-	bw.WriteString(`{"Records":[`)
+	_, _ = bw.WriteString(`{"Records":[`)
 	for i, r := range recs {
 		if i > 0 {
-			bw.WriteString(",")
+			_, _ = bw.WriteString(",")
 		}
-		bw.Write(r.Event)
+		_, _ = bw.Write(r.Event)
 	}
-	bw.WriteString("]}")
+	_, _ = bw.WriteString("]}")
 	if err := bw.Flush(); err != nil {
 		return "", err
 	}
@@ -460,7 +460,7 @@ func writeTrailFile(dir string, recs []store.AuditRecord) (string, error) {
 	}
 	path := filepath.Join(dir, trailFileName(recs[0]))
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, body.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(tmp, body.Bytes(), 0o600); err != nil {
 		return "", err
 	}
 	return path, os.Rename(tmp, path)

@@ -266,7 +266,7 @@ func TestAuditExportImportTail(t *testing.T) {
 	}
 }
 
-// tail --follow prints events recorded after it started, until cancelled.
+// tail --follow prints events recorded after it started, until canceled.
 func TestAuditTailFollow(t *testing.T) {
 	dir, _ := auditDataDir(t)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -163,7 +163,7 @@ func TestWebhookCommandServes(t *testing.T) {
 				"--token-expiration", "300", "--sts-endpoint-url", "https://irsa.example:4590", "--aws-default-region", "eu-west-1",
 				"--sts-regional-endpoint", "--sa-lookup-grace-period", "0s", "--resync-period", "0"},
 			Stderr: &stderr,
-			// KUBECONFIG is honoured like --kubeconfig.
+			// KUBECONFIG is honored like --kubeconfig.
 			Getenv: func(k string) string {
 				if k == "KUBECONFIG" {
 					return kubeconfig

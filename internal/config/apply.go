@@ -262,7 +262,7 @@ func (a *applier) role(ctx context.Context, r Role) error {
 			in.Description = ptr(r.Description)
 		}
 		if r.MaxSessionDuration != 0 {
-			in.MaxSessionDuration = ptr(int32(r.MaxSessionDuration))
+			in.MaxSessionDuration = ptr(int32(r.MaxSessionDuration)) //nolint:gosec // Validate keeps it within 0 or 3600..43200
 		}
 		if r.PermissionsBoundary != "" {
 			in.PermissionsBoundary = ptr(a.managedARN(r.PermissionsBoundary))

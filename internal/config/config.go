@@ -210,6 +210,9 @@ func (f *File) Validate() error {
 		if r.TrustPolicy.JSON == "" {
 			errs = append(errs, fmt.Errorf("%s (%s): trustPolicy is required", where, r.Name))
 		}
+		if r.MaxSessionDuration != 0 && (r.MaxSessionDuration < 3600 || r.MaxSessionDuration > 43200) {
+			errs = append(errs, fmt.Errorf("%s (%s): maxSessionDuration must be between 3600 and 43200 seconds, got %d", where, r.Name, r.MaxSessionDuration))
+		}
 		if seen["r:"+strings.ToLower(r.Name)] {
 			errs = append(errs, fmt.Errorf("%s: role %s is declared twice", where, r.Name))
 		}

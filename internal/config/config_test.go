@@ -15,8 +15,8 @@ import (
 )
 
 func TestParseRejectsUnknownKeysAndReportsEverything(t *testing.T) {
-	_, err := config.Parse([]byte("roles:\n  - name: a\n    trustPolicy: '{}'\n    colour: blue\n"))
-	if err == nil || !strings.Contains(err.Error(), "colour") {
+	_, err := config.Parse([]byte("roles:\n  - name: a\n    trustPolicy: '{}'\n    shade: blue\n"))
+	if err == nil || !strings.Contains(err.Error(), "shade") {
 		t.Fatalf("an unknown key must be an error naming it, got %v", err)
 	}
 	_, err = config.Parse([]byte(`
@@ -28,6 +28,7 @@ roles:
   - name: r
   - name: R
     trustPolicy: "{}"
+    maxSessionDuration: 4294970896
     inlinePolicies:
       - name: x
 `))
@@ -40,6 +41,7 @@ roles:
 		"policies[0] (p): document is required",
 		"roles[0] (r): trustPolicy is required",
 		"roles[1]: role R is declared twice",
+		"roles[1] (R): maxSessionDuration must be between 3600 and 43200 seconds, got 4294970896",
 		"roles[1].inlinePolicies[0]: name and document are required",
 	} {
 		if !strings.Contains(err.Error(), want) {

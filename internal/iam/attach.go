@@ -53,7 +53,7 @@ type ListEntitiesForPolicyInput struct {
 // PolicyRole is AWS's PolicyRole.
 type PolicyRole struct {
 	RoleName string
-	RoleId   string
+	RoleId   string //nolint:revive // AWS wire name
 }
 
 // ListEntitiesForPolicyOutput is AWS's ListEntitiesForPolicyResponse. irsa

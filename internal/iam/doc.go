@@ -9,7 +9,7 @@
 // tags so the Query codec can fill them, outputs are plain records that the
 // iamapi package renders as XML.
 //
-// Choices where AWS's behaviour is unknown or not reproducible here:
+// Choices where AWS's behavior is unknown or not reproducible here:
 //
 //   - AWS managed policies (arn:aws:iam::aws:policy/…) do not exist in irsa:
 //     attaching one answers NoSuchEntity with AWS's "does not exist or is

@@ -62,7 +62,7 @@ type ListPoliciesOutput struct {
 // PolicyVersion is one version of a managed policy.
 type PolicyVersion struct {
 	Document         string
-	VersionId        string
+	VersionId        string //nolint:revive // AWS wire name
 	IsDefaultVersion bool
 	CreateDate       time.Time
 }
@@ -84,7 +84,7 @@ type PolicyVersionOutput struct {
 // DeletePolicyVersion and SetDefaultPolicyVersion.
 type PolicyVersionInput struct {
 	PolicyArn *string `query:"PolicyArn"`
-	VersionId *string `query:"VersionId"`
+	VersionId *string `query:"VersionId"` //nolint:revive // AWS wire name
 }
 
 // ListPolicyVersionsInput is AWS's ListPolicyVersionsRequest.
@@ -472,7 +472,7 @@ func (s *Service) ListPolicyVersions(ctx context.Context, accountID string, in *
 	// Newest first: the key orders version numbers from the highest.
 	key := func(pv PolicyVersion) string {
 		var n int
-		fmt.Sscanf(pv.VersionId, "v%d", &n)
+		_, _ = fmt.Sscanf(pv.VersionId, "v%d", &n)
 		return fmt.Sprintf("%010d", 1<<30-n)
 	}
 	page, pg, err := paginate(vs, key, in.Marker, in.MaxItems)

@@ -16,7 +16,7 @@ import (
 
 // CreateOpenIDConnectProviderInput is AWS's CreateOpenIDConnectProviderRequest.
 type CreateOpenIDConnectProviderInput struct {
-	Url            *string  `query:"Url"`
+	Url            *string  `query:"Url"` //nolint:revive // AWS wire name
 	ClientIDList   []string `query:"ClientIDList"`
 	ThumbprintList []string `query:"ThumbprintList"`
 	Tags           []Tag    `query:"Tags"`
@@ -37,7 +37,7 @@ type ProviderARNInput struct {
 // GetOpenIDConnectProviderOutput is AWS's GetOpenIDConnectProviderResponse.
 // Url is the provider's URL without its scheme, as AWS returns it.
 type GetOpenIDConnectProviderOutput struct {
-	Url            string
+	Url            string //nolint:revive // AWS wire name
 	ClientIDList   []string
 	ThumbprintList []string
 	CreateDate     time.Time

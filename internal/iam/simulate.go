@@ -107,7 +107,7 @@ type ResourceSpecificResult struct {
 // StartPosition and EndPosition are nil when the document could not be
 // located (never for documents irsa accepted).
 type Statement struct {
-	SourcePolicyId   string
+	SourcePolicyId   string //nolint:revive // AWS wire name
 	SourcePolicyType string
 	StartPosition    *Position
 	EndPosition      *Position

@@ -100,14 +100,14 @@ func (v *violations) null(member string) {
 func (v *violations) err() error { return v.Err() }
 
 // str checks a string member against its length bounds and pattern (re nil:
-// no pattern). min 0 means no lower bound.
-func (v *violations) str(value, member string, min, max int, re *regexp.Regexp, pattern string) {
+// no pattern). lo 0 means no lower bound.
+func (v *violations) str(value, member string, lo, hi int, re *regexp.Regexp, pattern string) {
 	n := utf8.RuneCountInString(value)
-	if max > 0 && n > max {
-		v.add(value, member, cMaxLen(max))
+	if hi > 0 && n > hi {
+		v.add(value, member, cMaxLen(hi))
 	}
-	if min > 0 && n < min {
-		v.add(value, member, cMinLen(min))
+	if lo > 0 && n < lo {
+		v.add(value, member, cMinLen(lo))
 	}
 	if re != nil && !re.MatchString(value) {
 		v.add(value, member, cPattern(pattern))
@@ -116,42 +116,42 @@ func (v *violations) str(value, member string, min, max int, re *regexp.Regexp, 
 
 // required checks a required string member: null when absent, then its
 // constraints.
-func (v *violations) required(value *string, member string, min, max int, re *regexp.Regexp, pattern string) {
+func (v *violations) required(value *string, member string, lo, hi int, re *regexp.Regexp, pattern string) {
 	if value == nil {
 		v.null(member)
 		return
 	}
-	v.str(*value, member, min, max, re, pattern)
+	v.str(*value, member, lo, hi, re, pattern)
 }
 
 // optional checks an optional string member when given.
-func (v *violations) optional(value *string, member string, min, max int, re *regexp.Regexp, pattern string) {
+func (v *violations) optional(value *string, member string, lo, hi int, re *regexp.Regexp, pattern string) {
 	if value != nil {
-		v.str(*value, member, min, max, re, pattern)
+		v.str(*value, member, lo, hi, re, pattern)
 	}
 }
 
 // intRange checks an optional integer member.
-func (v *violations) intRange(value *int32, member string, min, max int) {
+func (v *violations) intRange(value *int32, member string, lo, hi int) {
 	if value == nil {
 		return
 	}
-	if int(*value) > max {
-		v.add(strconv.Itoa(int(*value)), member, cMaxVal(max))
+	if int(*value) > hi {
+		v.add(strconv.Itoa(int(*value)), member, cMaxVal(hi))
 	}
-	if int(*value) < min {
-		v.add(strconv.Itoa(int(*value)), member, cMinVal(min))
+	if int(*value) < lo {
+		v.add(strconv.Itoa(int(*value)), member, cMinVal(lo))
 	}
 }
 
 // strList checks every element of a list of strings against the element
 // constraints; AWS reports such a list once, as a whole, listing the
 // element's constraints.
-func (v *violations) strList(values []string, member string, min, max int, re *regexp.Regexp, pattern string) {
+func (v *violations) strList(values []string, member string, lo, hi int, re *regexp.Regexp, pattern string) {
 	bad := false
 	for _, s := range values {
 		n := utf8.RuneCountInString(s)
-		if (max > 0 && n > max) || (min > 0 && n < min) || (re != nil && !re.MatchString(s)) {
+		if (hi > 0 && n > hi) || (lo > 0 && n < lo) || (re != nil && !re.MatchString(s)) {
 			bad = true
 			break
 		}
@@ -160,11 +160,11 @@ func (v *violations) strList(values []string, member string, min, max int, re *r
 		return
 	}
 	var cs []string
-	if max > 0 {
-		cs = append(cs, cMaxLen(max))
+	if hi > 0 {
+		cs = append(cs, cMaxLen(hi))
 	}
-	if min > 0 {
-		cs = append(cs, cMinLen(min))
+	if lo > 0 {
+		cs = append(cs, cMinLen(lo))
 	}
 	if re != nil {
 		cs = append(cs, cPattern(pattern))

@@ -73,9 +73,9 @@ func deref(p *string) string {
 
 // Resource builders.
 
-func anyResource[In any](*Handler, context.Context, string, *In) string { return "*" }
+func anyResource[In any](*Handler, context.Context, string, *In) string { return "*" } //nolint:revive // the receiver comes first, as in the method expressions op pairs it with
 
-func roleResource(h *Handler, ctx context.Context, account string, name *string) string {
+func roleResource(h *Handler, ctx context.Context, account string, name *string) string { //nolint:revive // the receiver comes first, as in the method expressions op pairs it with
 	return h.Service.RoleResourceARN(ctx, account, deref(name))
 }
 
@@ -487,7 +487,7 @@ type policyInput interface {
 
 // policyResource is the resource of an action on a managed policy: its
 // ARN as given.
-func policyResource[In policyInput](_ *Handler, _ context.Context, _ string, in *In) string {
+func policyResource[In policyInput](_ *Handler, _ context.Context, _ string, in *In) string { //nolint:revive // the receiver comes first, as in the method expressions op pairs it with
 	switch v := any(in).(type) {
 	case *iam.PolicyARNInput:
 		return deref(v.PolicyArn)

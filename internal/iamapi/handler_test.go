@@ -97,7 +97,7 @@ func callerCtx() context.Context {
 
 // do sends one form-encoded request through ParseRequest and the handler,
 // and renders the answer as the server would: status and body.
-func (f *fixture) do(t *testing.T, ctx context.Context, form string) (int, []byte) {
+func (f *fixture) do(ctx context.Context, t *testing.T, form string) (int, []byte) {
 	t.Helper()
 	req, err := awsquery.ParseRequest("POST", url.Values{}, "application/x-www-form-urlencoded; charset=utf-8", []byte(form))
 	if err != nil {
@@ -256,11 +256,11 @@ func TestGolden(t *testing.T) {
 			f := newFixture(t)
 			ctx := callerCtx()
 			for _, s := range c.setup {
-				if status, body := f.do(t, ctx, s); status != 200 {
+				if status, body := f.do(ctx, t, s); status != 200 {
 					t.Fatalf("setup %s: %d\n%s", s, status, body)
 				}
 			}
-			status, body := f.do(t, ctx, c.request)
+			status, body := f.do(ctx, t, c.request)
 			got := []byte(fmt.Sprintf("HTTP %d\n\n%s", status, body))
 			path := filepath.Join("testdata", c.name+".golden")
 			if *update {
@@ -335,7 +335,7 @@ func TestAuthorize(t *testing.T) {
 	f := newFixture(t)
 	ctx := callerCtx()
 	for _, s := range []string{mkRole, mkPolicy, mkProvider} {
-		if status, body := f.do(t, ctx, s); status != 200 {
+		if status, body := f.do(ctx, t, s); status != 200 {
 			t.Fatalf("setup: %s", body)
 		}
 	}
@@ -353,7 +353,7 @@ func TestAuthorize(t *testing.T) {
 		q("Action", "SimulatePrincipalPolicy", "PolicySourceArn", "arn:aws:iam::000000000000:role/team/app", "ActionNames.member.1", "s3:GetObject"),
 		q("Action", "SimulateCustomPolicy", "PolicyInputList.member.1", writeDoc, "ActionNames.member.1", "s3:GetObject"),
 	} {
-		f.do(t, ctx, s)
+		f.do(ctx, t, s)
 	}
 	want := []authCall{
 		{"iam:GetRole", "arn:aws:iam::000000000000:role/team/app"},
@@ -374,18 +374,18 @@ func TestAuthorize(t *testing.T) {
 
 	// A denial stops the action before the service acts.
 	f.deny = true
-	status, body := f.do(t, ctx, q("Action", "DeleteRole", "RoleName", "app"))
+	status, body := f.do(ctx, t, q("Action", "DeleteRole", "RoleName", "app"))
 	if status != 403 || !bytes.Contains(body, []byte("<Code>AccessDenied</Code>")) {
 		t.Errorf("denied DeleteRole: %d\n%s", status, body)
 	}
 	f.deny = false
-	if status, body := f.do(t, ctx, q("Action", "GetRole", "RoleName", "app")); status != 200 {
+	if status, body := f.do(ctx, t, q("Action", "GetRole", "RoleName", "app")); status != 200 {
 		t.Errorf("role gone after a denied DeleteRole: %s", body)
 	}
 
 	// Without Authorize every request is served.
 	f.h.Authorize = nil
-	if status, body := f.do(t, ctx, q("Action", "GetRole", "RoleName", "app")); status != 200 {
+	if status, body := f.do(ctx, t, q("Action", "GetRole", "RoleName", "app")); status != 200 {
 		t.Errorf("without Authorize: %s", body)
 	}
 }
@@ -414,7 +414,7 @@ func TestJSONRendering(t *testing.T) {
 			f := newFixture(t)
 			ctx := callerCtx()
 			for _, s := range c.setup {
-				f.do(t, ctx, s)
+				f.do(ctx, t, s)
 			}
 			req, err := awsquery.ParseRequest("POST", url.Values{}, "application/x-www-form-urlencoded", []byte(c.request))
 			if err != nil {

@@ -116,7 +116,7 @@ func TestRecordedAWSResponses(t *testing.T) {
 			ctx := callerCtx()
 			compared := map[string]bool{}
 			for _, st := range steps {
-				status, body := f.do(t, ctx, st.request)
+				status, body := f.do(ctx, t, st.request)
 				if st.key == "" {
 					if status != 200 {
 						t.Fatalf("setup: %d\n%s", status, body)

@@ -24,7 +24,7 @@ func tags(in []store.Tag) []tagXML {
 type RoleXML struct {
 	Path                     string                  `xml:"Path"`
 	RoleName                 string                  `xml:"RoleName"`
-	RoleId                   string                  `xml:"RoleId"`
+	RoleId                   string                  `xml:"RoleId"` //nolint:revive // AWS wire name
 	Arn                      string                  `xml:"Arn"`
 	CreateDate               time.Time               `xml:"CreateDate"`
 	AssumeRolePolicyDocument string                  `xml:"AssumeRolePolicyDocument"`
@@ -85,10 +85,10 @@ func role(r *store.Role, view roleView) RoleXML {
 // PolicyXML is AWS's Policy.
 type PolicyXML struct {
 	PolicyName                    string    `xml:"PolicyName"`
-	PolicyId                      string    `xml:"PolicyId"`
+	PolicyId                      string    `xml:"PolicyId"` //nolint:revive // AWS wire name
 	Arn                           string    `xml:"Arn"`
 	Path                          string    `xml:"Path"`
-	DefaultVersionId              string    `xml:"DefaultVersionId"`
+	DefaultVersionId              string    `xml:"DefaultVersionId"` //nolint:revive // AWS wire name
 	AttachmentCount               int       `xml:"AttachmentCount"`
 	PermissionsBoundaryUsageCount int       `xml:"PermissionsBoundaryUsageCount"`
 	IsAttachable                  bool      `xml:"IsAttachable"`
@@ -123,7 +123,7 @@ func managedPolicy(p *iam.ManagedPolicy, list bool) PolicyXML {
 // PolicyVersionXML is AWS's PolicyVersion.
 type PolicyVersionXML struct {
 	Document         string    `xml:"Document,omitempty"`
-	VersionId        string    `xml:"VersionId"`
+	VersionId        string    `xml:"VersionId"` //nolint:revive // AWS wire name
 	IsDefaultVersion bool      `xml:"IsDefaultVersion"`
 	CreateDate       time.Time `xml:"CreateDate"`
 }
@@ -138,13 +138,15 @@ func policyVersion(v *iam.PolicyVersion, withDocument bool) PolicyVersionXML {
 
 // Results of the actions, named as AWS names the result elements.
 
+// CreateOpenIDConnectProviderResult is the result of CreateOpenIDConnectProvider.
 type CreateOpenIDConnectProviderResult struct {
 	OpenIDConnectProviderArn string   `xml:"OpenIDConnectProviderArn"`
 	Tags                     []tagXML `xml:"Tags>member,omitempty"`
 }
 
+// GetOpenIDConnectProviderResult is the result of GetOpenIDConnectProvider.
 type GetOpenIDConnectProviderResult struct {
-	Url            string    `xml:"Url"`
+	Url            string    `xml:"Url"` //nolint:revive // AWS wire name
 	ClientIDList   []string  `xml:"ClientIDList>member"`
 	ThumbprintList []string  `xml:"ThumbprintList>member"`
 	CreateDate     time.Time `xml:"CreateDate"`
@@ -155,6 +157,7 @@ type providerEntryXML struct {
 	Arn string `xml:"Arn"`
 }
 
+// ListOpenIDConnectProvidersResult is the result of ListOpenIDConnectProviders.
 type ListOpenIDConnectProvidersResult struct {
 	OpenIDConnectProviderList []providerEntryXML `xml:"OpenIDConnectProviderList>member"`
 }
@@ -174,10 +177,12 @@ type ListTagsResult struct {
 	PageXML
 }
 
+// RoleResult is the result of the actions that return one role.
 type RoleResult struct {
 	Role RoleXML `xml:"Role"`
 }
 
+// ListRolesResult is the result of ListRoles.
 type ListRolesResult struct {
 	Roles []RoleXML `xml:"Roles>member"`
 	PageXML
@@ -186,30 +191,36 @@ type ListRolesResult struct {
 // UpdateRoleResult is empty, as AWS's is.
 type UpdateRoleResult struct{}
 
+// GetRolePolicyResult is the result of GetRolePolicy.
 type GetRolePolicyResult struct {
 	RoleName       string `xml:"RoleName"`
 	PolicyName     string `xml:"PolicyName"`
 	PolicyDocument string `xml:"PolicyDocument"`
 }
 
+// ListRolePoliciesResult is the result of ListRolePolicies.
 type ListRolePoliciesResult struct {
 	PolicyNames []string `xml:"PolicyNames>member"`
 	PageXML
 }
 
+// PolicyResult is the result of the actions that return one managed policy.
 type PolicyResult struct {
 	Policy PolicyXML `xml:"Policy"`
 }
 
+// ListPoliciesResult is the result of ListPolicies.
 type ListPoliciesResult struct {
 	Policies []PolicyXML `xml:"Policies>member"`
 	PageXML
 }
 
+// PolicyVersionResult is the result of the actions that return one policy version.
 type PolicyVersionResult struct {
 	PolicyVersion PolicyVersionXML `xml:"PolicyVersion"`
 }
 
+// ListPolicyVersionsResult is the result of ListPolicyVersions.
 type ListPolicyVersionsResult struct {
 	Versions []PolicyVersionXML `xml:"Versions>member"`
 	PageXML
@@ -220,6 +231,7 @@ type attachedPolicyXML struct {
 	PolicyArn  string `xml:"PolicyArn"`
 }
 
+// ListAttachedRolePoliciesResult is the result of ListAttachedRolePolicies.
 type ListAttachedRolePoliciesResult struct {
 	AttachedPolicies []attachedPolicyXML `xml:"AttachedPolicies>member"`
 	PageXML
@@ -227,19 +239,20 @@ type ListAttachedRolePoliciesResult struct {
 
 type policyGroupXML struct {
 	GroupName string `xml:"GroupName"`
-	GroupId   string `xml:"GroupId"`
+	GroupId   string `xml:"GroupId"` //nolint:revive // AWS wire name
 }
 
 type policyUserXML struct {
 	UserName string `xml:"UserName"`
-	UserId   string `xml:"UserId"`
+	UserId   string `xml:"UserId"` //nolint:revive // AWS wire name
 }
 
 type policyRoleXML struct {
 	RoleName string `xml:"RoleName"`
-	RoleId   string `xml:"RoleId"`
+	RoleId   string `xml:"RoleId"` //nolint:revive // AWS wire name
 }
 
+// ListEntitiesForPolicyResult is the result of ListEntitiesForPolicy.
 type ListEntitiesForPolicyResult struct {
 	PolicyGroups []policyGroupXML `xml:"PolicyGroups>member"`
 	PolicyUsers  []policyUserXML  `xml:"PolicyUsers>member"`
@@ -253,7 +266,7 @@ type positionXML struct {
 }
 
 type statementXML struct {
-	SourcePolicyId   string       `xml:"SourcePolicyId"`
+	SourcePolicyId   string       `xml:"SourcePolicyId"` //nolint:revive // AWS wire name
 	SourcePolicyType string       `xml:"SourcePolicyType"`
 	StartPosition    *positionXML `xml:"StartPosition,omitempty"`
 	EndPosition      *positionXML `xml:"EndPosition,omitempty"`

@@ -106,7 +106,7 @@ func TestEndToEnd(t *testing.T) {
 			outcome{Code: awserr.InvalidIdentityToken, Message: webidentity.MsgMalformed}},
 		{"forged and expired", mint(t, jose.RS256, k.rsa2, "k1", withExpiry(std, now.Add(-10*time.Minute))),
 			outcome{Code: awserr.InvalidIdentityToken, Message: webidentity.MsgMalformed}},
-		{"HS256 keyed with the public modulus", mint(t, jose.HS256, k.rsa1.PublicKey.N.Bytes(), "k1", std),
+		{"HS256 keyed with the public modulus", mint(t, jose.HS256, k.rsa1.N.Bytes(), "k1", std),
 			outcome{Code: awserr.InvalidIdentityToken, Message: webidentity.MsgMalformed}},
 		{"PS256", mint(t, jose.PS256, k.rsa1, "k1", std),
 			outcome{Code: awserr.InvalidIdentityToken, Message: webidentity.MsgMalformed}},

@@ -123,7 +123,7 @@ func (sl *Sealer) Seal(s *Session) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	header := append([]byte{tokenVersion, byte(len(sl.seal.id))}, sl.seal.id...)
+	header := append([]byte{tokenVersion, byte(len(sl.seal.id))}, sl.seal.id...) //nolint:gosec // NewSealer limits key IDs to 1..64 characters
 	nonce := make([]byte, sl.seal.aead.NonceSize())
 	if _, err := io.ReadFull(sl.rand, nonce); err != nil {
 		return "", err

@@ -395,7 +395,7 @@ func (s *Service) duration(requested *int32, role store.Role, chained bool) (tim
 	if chained && requested != nil && d > ChainedMaxDuration {
 		return 0, awserr.New(awserr.ValidationError, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 	}
-	maxDur := int32(role.MaxSessionDuration)
+	maxDur := int32(role.MaxSessionDuration) //nolint:gosec // stored values are validated to 3600..43200 by iam on create and update
 	if maxDur == 0 {
 		maxDur = DefaultDuration
 	}

@@ -38,26 +38,26 @@ func (v violations) err() error {
 	return awserr.New(awserr.ValidationError, fmt.Sprintf("%d validation errors detected: %s", len(v), strings.Join(v, "; ")))
 }
 
-func (v *violations) length(value *string, field string, min, max int, sensitive bool) bool {
+func (v *violations) length(value *string, field string, lo, hi int, sensitive bool) bool {
 	if value == nil {
 		v.add(nil, field, "Member must not be null")
 		return false
 	}
 	n := utf8.RuneCountInString(*value)
 	ok := true
-	if n < min {
+	if n < lo {
 		if sensitive {
-			v.addSensitive(field, fmt.Sprintf("Member must have length greater than or equal to %d", min))
+			v.addSensitive(field, fmt.Sprintf("Member must have length greater than or equal to %d", lo))
 		} else {
-			v.add(value, field, fmt.Sprintf("Member must have length greater than or equal to %d", min))
+			v.add(value, field, fmt.Sprintf("Member must have length greater than or equal to %d", lo))
 		}
 		ok = false
 	}
-	if n > max {
+	if n > hi {
 		if sensitive {
-			v.addSensitive(field, fmt.Sprintf("Member must have length less than or equal to %d", max))
+			v.addSensitive(field, fmt.Sprintf("Member must have length less than or equal to %d", hi))
 		} else {
-			v.add(value, field, fmt.Sprintf("Member must have length less than or equal to %d", max))
+			v.add(value, field, fmt.Sprintf("Member must have length less than or equal to %d", hi))
 		}
 		ok = false
 	}
@@ -70,16 +70,16 @@ func (v *violations) pattern(value *string, field string, re *regexp.Regexp, tex
 	}
 }
 
-func (v *violations) intRange(value *int32, field string, min, max int32) {
+func (v *violations) intRange(value *int32, field string, lo, hi int32) {
 	if value == nil {
 		return
 	}
 	s := fmt.Sprint(*value)
-	if *value < min {
-		v.add(&s, field, fmt.Sprintf("Member must have value greater than or equal to %d", min))
+	if *value < lo {
+		v.add(&s, field, fmt.Sprintf("Member must have value greater than or equal to %d", lo))
 	}
-	if *value > max {
-		v.add(&s, field, fmt.Sprintf("Member must have value less than or equal to %d", max))
+	if *value > hi {
+		v.add(&s, field, fmt.Sprintf("Member must have value less than or equal to %d", hi))
 	}
 }
 

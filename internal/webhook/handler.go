@@ -42,7 +42,7 @@ type MutationObserver interface {
 }
 
 // Outcomes lists every outcome a Handler reports, for metrics that
-// initialise their labels.
+// initialize their labels.
 func Outcomes() []string {
 	return []string{OutcomeMutated, OutcomeUnchanged, OutcomeNoRole, OutcomeSANotFound,
 		OutcomeLookupError, OutcomeIgnored, OutcomeInvalid, OutcomeError}

@@ -17,7 +17,7 @@ import (
 // Defaults of Config, the same as the EKS pod identity webhook's flags.
 const (
 	DefaultAnnotationPrefix = "eks.amazonaws.com"
-	DefaultTokenAudience    = "sts.amazonaws.com"
+	DefaultTokenAudience    = "sts.amazonaws.com" //nolint:gosec // an audience name, not a credential
 	DefaultTokenExpiration  = int64(86400)
 	DefaultMountPath        = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
 
@@ -48,7 +48,7 @@ const (
 	EnvDefaultRegion    = "AWS_DEFAULT_REGION"
 	EnvRegion           = "AWS_REGION"
 	EnvRoleARN          = "AWS_ROLE_ARN"
-	EnvWebIdentityToken = "AWS_WEB_IDENTITY_TOKEN_FILE"
+	EnvWebIdentityToken = "AWS_WEB_IDENTITY_TOKEN_FILE" //nolint:gosec // an environment variable name, not a credential
 	EnvSTSEndpointURL   = "AWS_ENDPOINT_URL_STS"
 )
 

@@ -29,7 +29,7 @@ type CertReloader struct {
 
 	cert atomic.Pointer[tls.Certificate]
 
-	mu   sync.Mutex // serialises checks
+	mu   sync.Mutex // serializes checks
 	seen pairStamp  // the files as they were at the last attempt
 
 	// onCheck, when set by tests, runs after every check with its result.

@@ -334,7 +334,7 @@ func TestAttackInvalidCurveKeys(t *testing.T) {
 		{"secp256k1", jwks(ecJWK("secp256k1", x, y)), "unsupported elliptic curve"},
 		{"no crv", jwks(`{"kty":"EC","x":` + quote(b64(x)) + `,"y":` + quote(b64(y)) + `}`), "unsupported elliptic curve"},
 		{"short x", jwks(ecJWK("P-256", x[1:], y)), "wrong length"},
-		{"EC key labelled RSA", jwks(`{"kty":"RSA","crv":"P-256","x":` + quote(b64(x)) + `,"y":` + quote(b64(y)) + `}`), "missing n/e"},
+		{"EC key labeled RSA", jwks(`{"kty":"RSA","crv":"P-256","x":` + quote(b64(x)) + `,"y":` + quote(b64(y)) + `}`), "missing n/e"},
 		{"OKP key", jwks(`{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`), `kty "OKP" is not RSA or EC`},
 	})
 }
@@ -839,7 +839,7 @@ func TestAttackTokenMalleability(t *testing.T) {
 
 	// Different JSON spellings are different signed content (an issuer
 	// signed each), and get different IDs.
-	spaced := strings.Replace(payload(nil), ",", ", ", -1)
+	spaced := strings.ReplaceAll(payload(nil), ",", ", ")
 	c, err := v.Verify(context.Background(), testAccount, signRaw(t, k.ec256, "ES256", header("ES256", "e256"), spaced))
 	check(t, err, accept)
 	if c.TokenID == a.TokenID {

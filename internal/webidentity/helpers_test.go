@@ -165,13 +165,6 @@ func quote(s string) string {
 	return string(b)
 }
 
-// claimSet builds the claims of a valid token at testNow; set replaces or
-// adds members (values are raw JSON), drop removes them.
-type claimSet struct {
-	set  map[string]string
-	drop []string
-}
-
 func goodClaims() map[string]string {
 	return map[string]string{
 		"iss": quote(testIssuer),

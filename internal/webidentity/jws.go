@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/go-jose/go-jose/v4"
+
 	"github.com/irsa-dev/irsa/internal/awserr"
 )
 

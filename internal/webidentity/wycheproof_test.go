@@ -126,11 +126,11 @@ var wycheproofMislabelled = map[int]string{
 	347: "Figure 27: the key says alg ES521, which is no JOSE algorithm (ES512 is); irsa refuses the key",
 	350: "Figure 20 with key_ops: same key/token alg mismatch as 346",
 	351: "Figure 27 with key_ops: same invalid key alg ES521 as 347",
-	357: "byte-identical to 367 and 370, labelled valid while they are invalid (C2SP/wycheproof#236); HS256, never accepted",
-	367: "byte-identical to 357 (labelled valid) and 370; HS256, never accepted",
-	370: "byte-identical to 357 (labelled valid) and 367; HS256, never accepted",
-	372: "labelled valid but a '?' is inserted in the header and the MAC does not verify; refused as invalid base64url",
-	373: "labelled valid but a '?' is inserted in the payload and the MAC does not verify; refused as invalid base64url",
+	357: "byte-identical to 367 and 370, labeled valid while they are invalid (C2SP/wycheproof#236); HS256, never accepted",
+	367: "byte-identical to 357 (labeled valid) and 370; HS256, never accepted",
+	370: "byte-identical to 357 (labeled valid) and 367; HS256, never accepted",
+	372: "labeled valid but a '?' is inserted in the header and the MAC does not verify; refused as invalid base64url",
+	373: "labeled valid but a '?' is inserted in the payload and the MAC does not verify; refused as invalid base64url",
 }
 
 // policyRejects says why irsa's stricter policy refuses a case Wycheproof

@@ -195,7 +195,7 @@ type object struct {
 
 // strict decodes as kubectl and the API server's strict field validation
 // do: an unknown field, a duplicate one or one in the wrong case (a
-// misspelt or misplaced key) is an error.
+// misspelled or misplaced key) is an error.
 var strict = serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).UniversalDeserializer()
 
 // decodeAll splits a multi-document YAML stream into objects.

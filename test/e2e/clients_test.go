@@ -223,7 +223,7 @@ func parseCLIIdentity(t *testing.T, env []string, p *process) identity {
 		t.Fatal(err)
 	}
 	var cache struct {
-		Credentials struct{ AccessKeyId, SecretAccessKey, SessionToken string }
+		Credentials struct{ AccessKeyId, SecretAccessKey, SessionToken string } //nolint:revive // AWS wire name
 	}
 	if err := json.Unmarshal(raw, &cache); err != nil {
 		t.Fatalf("CLI credential cache %s: %v", cached[0], err)
@@ -365,7 +365,7 @@ func checkAWSCLI() error {
 	v := string(out)
 	if m := regexp.MustCompile(`aws-cli/2\.(\d+)`).FindStringSubmatch(v); m != nil {
 		if minor, _ := strconv.Atoi(m[1]); minor < 13 {
-			return fmt.Errorf("%s is too old to honour AWS_ENDPOINT_URL (needs 2.13 or newer)", strings.TrimSpace(v))
+			return fmt.Errorf("%s is too old to honor AWS_ENDPOINT_URL (needs 2.13 or newer)", strings.TrimSpace(v))
 		}
 		return nil
 	}
@@ -380,7 +380,7 @@ func checkBoto3() error {
 	return checkBotocore(strings.TrimSpace(string(out)), regexp.MustCompile(`botocore/(\d+)\.(\d+)`).FindStringSubmatch(string(out)))
 }
 
-// checkBotocore wants botocore 1.31 or newer, the first to honour
+// checkBotocore wants botocore 1.31 or newer, the first to honor
 // AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>.
 func checkBotocore(version string, m []string) error {
 	if m == nil {
@@ -389,7 +389,7 @@ func checkBotocore(version string, m []string) error {
 	major, _ := strconv.Atoi(m[1])
 	minor, _ := strconv.Atoi(m[2])
 	if major < 1 || major == 1 && minor < 31 {
-		return fmt.Errorf("%s is too old to honour AWS_ENDPOINT_URL (needs botocore 1.31 or newer)", version)
+		return fmt.Errorf("%s is too old to honor AWS_ENDPOINT_URL (needs botocore 1.31 or newer)", version)
 	}
 	return nil
 }

@@ -24,8 +24,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/irsa-dev/irsa/internal/store/sqlstore"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", to tamper with copies of the trail
+
+	"github.com/irsa-dev/irsa/internal/store/sqlstore"
 )
 
 // Crash test parameters: a few rounds of concurrent load, each ended by a

@@ -52,7 +52,7 @@ func TestBuiltinIssuerServesItsKeys(t *testing.T) {
 	var set jose.JSONWebKeySet
 	getJSON(t, srv.URL+jwksURI.Path, "application/jwk-set+json", &set)
 
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatalf("irsa token is not a compact JWS: %v", err)
 	}

@@ -209,7 +209,7 @@ const ownWebhookLabel = "irsa-test/own-webhook"
 // fails the pod's creation, so that a broken webhook fails the tests
 // instead of leaving pods unmutated. The shared webhook (own == "") takes
 // the pods of every namespace without the ownWebhookLabel; a test's own
-// webhook those of the namespaces labelled with its name. It returns once
+// webhook those of the namespaces labeled with its name. It returns once
 // the API server calls the webhook.
 func registerWebhook(ctx context.Context, c *cluster, w *webhook, configName, own string) error {
 	fail := admissionregistrationv1.Fail

@@ -156,7 +156,7 @@ func credentialsOf(t *testing.T, e *env, dir, namespace, name string) podCredent
 
 	// Signed by the cluster: the signature verifies with the public half
 	// of the key the test gave kube-apiserver.
-	jws, err := jose.ParseSigned(pc.Token, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(pc.Token, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		t.Fatalf("the TokenRequest token is not an RS256 JWS: %v", err)
 	}

@@ -149,11 +149,11 @@ func findKubectl() string {
 	if err != nil {
 		return ""
 	}
-	real, err := filepath.EvalSymlinks(p)
+	resolved, err := filepath.EvalSymlinks(p)
 	if err != nil {
 		return p
 	}
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(real), "kubectl.1.*"))
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(resolved), "kubectl.1.*"))
 	best, bestMinor := "", -1
 	for _, m := range matches {
 		minor, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(m), "kubectl.1."))
@@ -164,7 +164,7 @@ func findKubectl() string {
 	if best != "" {
 		return best
 	}
-	return real
+	return resolved
 }
 
 // requireControlPlane fails the test when kube-apiserver or etcd is missing.

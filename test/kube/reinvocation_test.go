@@ -22,7 +22,7 @@ import (
 const sidecarLabel = "irsa-test/add-sidecar"
 
 // sidecarInjector is a second mutating webhook, served by the test, that
-// adds a container to labelled pods the way a service mesh or a secrets
+// adds a container to labeled pods the way a service mesh or a secrets
 // agent does. Its configuration's name sorts after irsa's, so the API
 // server calls it after irsa.
 func sidecarInjector(t *testing.T, e *env) {

@@ -107,7 +107,7 @@ func measure(bin, config string, d time.Duration, conc int, label string, extra 
 			return err
 		}
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != 200 || !strings.Contains(string(b), "<AccessKeyId>ASIA") {
 			return fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
 		}
@@ -177,7 +177,7 @@ func waitHealthy(base string, limit time.Duration) error {
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(base + "/healthz")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return nil
 			}
