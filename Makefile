@@ -62,6 +62,14 @@ kube-deps:
 	@scripts/kube-control-plane.sh >/dev/null
 	@scripts/helm.sh >/dev/null
 
+# PostgreSQL's server binaries (Debian's postgresql, installed when missing)
+# for the PostgreSQL tests of internal/store/sqlstore, which start their own
+# server on a free loopback port.
+.PHONY: pg-deps
+pg-deps:
+	@scripts/postgres.sh deps >/dev/null
+test: pg-deps
+
 manifests: ## render deploy/manifests/irsa.yaml from the Helm chart
 	scripts/render-manifests.sh
 

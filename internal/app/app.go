@@ -20,11 +20,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/irsa-dev/irsa/internal/audit"
+	"github.com/irsa-dev/irsa/internal/eksapi"
 	"github.com/irsa-dev/irsa/internal/iam"
 	"github.com/irsa-dev/irsa/internal/iamapi"
 	"github.com/irsa-dev/irsa/internal/issuer"
 	"github.com/irsa-dev/irsa/internal/jwks"
 	"github.com/irsa-dev/irsa/internal/keys"
+	"github.com/irsa-dev/irsa/internal/podidentity"
 	"github.com/irsa-dev/irsa/internal/session"
 	"github.com/irsa-dev/irsa/internal/store"
 	"github.com/irsa-dev/irsa/internal/store/sqlstore"
@@ -62,6 +64,9 @@ type Config struct {
 	// events. It exists to measure what auditing costs; never run a
 	// server with it.
 	InsecureDisableAudit bool
+	// Alerts, when set, runs the audit alert rules in the background (see
+	// alerts.go).
+	Alerts *AlertsConfig
 	// TrustPolicyMaxSize is the role trust policy quota (2048 to 4096).
 	TrustPolicyMaxSize int
 	Logger             *slog.Logger
@@ -95,6 +100,11 @@ type App struct {
 	auditDone chan struct{}
 	registry  *prometheus.Registry
 	metrics   *metrics
+	alerts    *alerting // nil when the server runs no alert rules
+
+	// PodIdentity is EKS Pod Identity; eksAPI its REST JSON edge.
+	PodIdentity *podidentity.Service
+	eksAPI      *eksapi.Handler
 
 	// Bootstrap tells what the first start created.
 	Bootstrap Bootstrap
@@ -238,9 +248,13 @@ func (a *App) compose(ctx context.Context) error {
 	a.IAM = &iam.Service{Store: cached, Now: cfg.Now, Rand: cfg.Rand, TrustPolicyMaxSize: cfg.TrustPolicyMaxSize, AllowHTTPLoopbackProviders: cfg.InsecureAllowHTTPLoopbackProviders}
 	a.STS = &sts.Service{Roles: cached, Policies: a.IAM, Verifier: verifier, Sealers: a.Keys, Now: cfg.Now, Rand: cfg.Rand, Region: cfg.Region}
 	a.stsAPI = &stsapi.Handler{Service: a.STS}
-	a.iamAPI = &iamapi.Handler{Service: a.IAM, Authorize: a.STS.Authorize}
+	a.iamAPI = &iamapi.Handler{Service: a.IAM, Authorize: a.STS.AuthorizeExplain}
+	a.composeEKS(ks)
 	a.registry = prometheus.NewRegistry()
 	a.metrics = newMetrics(a.registry)
+	if err := a.startAlerts(); err != nil {
+		return fmt.Errorf("starting the audit alerts: %w", err)
+	}
 	a.startAudit()
 	return nil
 }
@@ -370,6 +384,7 @@ func writeCredentialsFile(path, id, secret string) error {
 // Close writes the audit events still queued, stops the checkpoint signer
 // and releases the store.
 func (a *App) Close() error {
+	a.stopAlerts()
 	if a.recorder != nil {
 		_ = a.recorder.Close()
 		a.stopAudit()

@@ -48,9 +48,17 @@ type server struct {
 
 func newServer(t *testing.T) *server {
 	t.Helper()
+	return newServerWith(t, func(*app.Config) {})
+}
+
+// newServerWith is newServer with a configuration changed by edit.
+func newServerWith(t *testing.T, edit func(*app.Config)) *server {
+	t.Helper()
 	dir := t.TempDir()
 	c := &clock{now: time.Now().UTC().Truncate(time.Second)}
-	a, err := app.New(context.Background(), app.Config{DataDir: dir, Now: c.Now, IssuerURL: "https://oidc.irsa.test/id/APPTEST"})
+	cfg := app.Config{DataDir: dir, Now: c.Now, IssuerURL: "https://oidc.irsa.test/id/APPTEST"}
+	edit(&cfg)
+	a, err := app.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,10 @@ import (
 // past it the call fails with InternalFailure.
 const AuditTimeout = 10 * time.Second
 
+// AuditMaxDelay is how long, under concurrent load, the recorder waits to
+// gather more events into one synced commit (see audit.RecorderConfig).
+const AuditMaxDelay = 500 * time.Microsecond
+
 // CheckpointInterval is how often a serving App signs a checkpoint of the
 // trail's head, when the trail has grown.
 const CheckpointInterval = time.Minute
@@ -35,7 +39,7 @@ func (a *App) Recorder() *audit.Recorder { return a.recorder }
 // Close stops them.
 func (a *App) startAudit() {
 	ctx, cancel := context.WithCancel(context.Background())
-	a.recorder = audit.NewRecorder(a.Store, audit.RecorderConfig{})
+	a.recorder = audit.NewRecorder(a.Store, audit.RecorderConfig{MaxDelay: AuditMaxDelay})
 	a.stopAudit = cancel
 	a.auditDone = make(chan struct{}, 2)
 	go func() { _ = a.recorder.Run(ctx); a.auditDone <- struct{}{} }()

@@ -464,8 +464,13 @@ func TestAuditFailureFailsTheCall(t *testing.T) {
 // concurrent callers per core: group commit shares each synced audit
 // write among the calls waiting for it.
 func BenchmarkAssumeRoleWithWebIdentityParallel(b *testing.B) {
+	b.Run("audit=on", func(b *testing.B) { benchParallel(b, false) })
+	b.Run("audit=off", func(b *testing.B) { benchParallel(b, true) })
+}
+
+func benchParallel(b *testing.B, noAudit bool) {
 	t := &testing.T{}
-	s := newServer(t)
+	s := newServerWith(t, func(c *app.Config) { c.InsecureDisableAudit = noAudit })
 	ctx := context.Background()
 	bs := s.a.Bootstrap
 	iamc := awsiam.NewFromConfig(s.awsConfig(bs.RootAccessKeyID, bs.RootSecretKey, ""))
@@ -494,4 +499,8 @@ func BenchmarkAssumeRoleWithWebIdentityParallel(b *testing.B) {
 			}
 		}
 	})
+	if !noAudit {
+		b.ReportMetric(float64(b.N)/float64(s.a.Recorder().Batches()), "events/batch")
+
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/irsa-dev/irsa/internal/awserr"
 	"github.com/irsa-dev/irsa/internal/awsquery"
+	"github.com/irsa-dev/irsa/internal/eksapi"
 	"github.com/irsa-dev/irsa/internal/jwks"
 	"github.com/irsa-dev/irsa/internal/policy"
 	"github.com/irsa-dev/irsa/internal/reqctx"
@@ -48,6 +49,9 @@ func (a *App) Handler() http.Handler {
 		mux.Handle("GET "+base+jwks.JWKSPath, m)
 	}
 	mux.HandleFunc("/{$}", a.query)
+	for _, p := range eksapi.Prefixes() {
+		mux.HandleFunc(p, a.eks)
+	}
 	return mux
 }
 
@@ -125,7 +129,10 @@ func (a *App) query(w http.ResponseWriter, r *http.Request) {
 			a.logDecision(ctx, req.Action, decision, err)
 			return res, err
 		default:
-			return a.iamAPI.Serve(ctx, req)
+			res, decision, err := a.iamAPI.Serve(ctx, req)
+			c.decision = decision
+			a.logDecision(ctx, req.Action, decision, err)
+			return res, err
 		}
 	}()
 	service, action := c.service, c.action

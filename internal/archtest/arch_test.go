@@ -73,6 +73,7 @@ var layers = map[string]int{
 	"internal/jwks":           rankEdge,
 	"internal/webhook":        rankEdge,
 	"internal/agent":          rankEdge,
+	"internal/alerthook":      rankEdge,
 	"internal/store/sqlstore": rankEdge,
 	// composition
 	"internal/config": rankConfig,

@@ -308,22 +308,31 @@ func (g *alertGroup) alert(rule, severity string) Alert {
 }
 
 func sortedGroups[K comparable](m map[K]*alertGroup) []*alertGroup {
-	out := make([]*alertGroup, 0, len(m))
-	for _, g := range m {
-		out = append(out, g)
+	// The sort keys are joined once per group, not once per comparison.
+	type keyed struct {
+		g           *alertGroup
+		roles, subs string
 	}
-	slices.SortFunc(out, func(a, b *alertGroup) int {
-		if c := strings.Compare(joinKeys(a.roles), joinKeys(b.roles)); c != 0 {
+	ks := make([]keyed, 0, len(m))
+	for _, g := range m {
+		ks = append(ks, keyed{g, joinKeys(g.roles), joinKeys(g.subs)})
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		if c := strings.Compare(a.roles, b.roles); c != 0 {
 			return c
 		}
-		if c := strings.Compare(joinKeys(a.subs), joinKeys(b.subs)); c != 0 {
+		if c := strings.Compare(a.subs, b.subs); c != 0 {
 			return c
 		}
-		if c := a.first.Compare(b.first); c != 0 {
+		if c := a.g.first.Compare(b.g.first); c != 0 {
 			return c
 		}
-		return strings.Compare(a.key, b.key)
+		return strings.Compare(a.g.key, b.g.key)
 	})
+	out := make([]*alertGroup, len(ks))
+	for i, k := range ks {
+		out[i] = k.g
+	}
 	return out
 }
 

@@ -174,9 +174,9 @@ func NewEventID(rnd io.Reader) (string, error) {
 // Encode fills the fixed fields left empty (eventVersion, eventType, a
 // random eventID, requestParameters and responseElements as JSON null
 // when nil is meant, managementEvent and eventCategory) and returns the
-// event's JSON: struct fields in CloudTrail's order, map keys sorted, no
-// HTML escaping, no trailing newline. The same event encodes to the same
-// bytes.
+// event's JSON: struct fields in CloudTrail's order, map keys sorted,
+// <, > and & escaped as json.Marshal does, no trailing newline. The same
+// event encodes to the same bytes.
 func (e *Event) Encode() ([]byte, error) {
 	if e.EventName == "" || e.EventSource == "" {
 		return nil, errors.New("audit: event without eventSource or eventName")
@@ -201,13 +201,11 @@ func (e *Event) Encode() ([]byte, error) {
 		}
 		e.EventID = id
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(e); err != nil {
+	b, err := appendEvent(make([]byte, 0, 2560), e)
+	if err != nil {
 		return nil, fmt.Errorf("audit: encode event %s: %w", e.EventName, err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return b, nil
 }
 
 // Record encodes the event (see Encode) into a record for the store, with

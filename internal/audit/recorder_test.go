@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -206,28 +207,51 @@ func TestRecorderMaxBatch(t *testing.T) {
 	})
 }
 
-// TestRecorderMaxDelay: a batch waits up to MaxDelay for more events.
+// TestRecorderMaxDelay: under concurrency (the previous batch held more
+// than one event) a batch waits up to MaxDelay for more events; a lone
+// call never waits.
 func TestRecorderMaxDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := &memAudit{}
+		m := &memAudit{gate: make(chan struct{})}
 		rec := audit.NewRecorder(m, audit.RecorderConfig{MaxDelay: time.Millisecond})
 		go func() { _ = rec.Run(t.Context()) }()
 		var wg sync.WaitGroup
+		written := make(chan time.Duration, 10)
+		start := time.Now()
 		at := func(d time.Duration, i int) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				time.Sleep(d)
 				_ = rec.Record(t.Context(), event(i))
+				written <- time.Since(start)
 			}()
+			synctest.Wait()
 		}
-		at(0, 0)
-		at(500*time.Microsecond, 1)  // within the first batch's delay
-		at(1500*time.Microsecond, 2) // after it
-		at(10*time.Millisecond, 3)   // alone
+		at(0, 0) // alone: written at once (held at the gate)…
+		at(0, 1) // …while these two queue: together, without waiting
+		at(0, 2)
+		m.mu.Lock()
+		close(m.gate)
+		m.gate = nil
+		m.mu.Unlock()
+		at(500*time.Microsecond, 3) // after a batch of two: waits until 1.5 ms…
+		at(800*time.Microsecond, 4) // …and takes this one along
+		at(5*time.Millisecond, 5)   // waits 1 ms for company, in vain
+		at(10*time.Millisecond, 6)  // after a batch of one: no wait
 		wg.Wait()
-		if d := cmp.Diff([]int{2, 1, 1}, m.sizes()); d != "" {
+		close(written)
+		if d := cmp.Diff([]int{1, 2, 2, 1, 1}, m.sizes()); d != "" {
 			t.Errorf("batch sizes (-want +got):\n%s", d)
+		}
+		var got []time.Duration
+		for d := range written {
+			got = append(got, d)
+		}
+		slices.Sort(got)
+		want := []time.Duration{0, 0, 0, 1500 * time.Microsecond, 1500 * time.Microsecond, 6 * time.Millisecond, 10 * time.Millisecond}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("durable at (-want +got):\n%s", d)
 		}
 		_ = rec.Close()
 	})

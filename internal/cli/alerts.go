@@ -12,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/irsa-dev/irsa/internal/app"
 	"github.com/irsa-dev/irsa/internal/audit"
+	"github.com/irsa-dev/irsa/internal/config"
 	"github.com/irsa-dev/irsa/internal/store/sqlstore"
 )
 
@@ -159,72 +161,16 @@ func alertEvents(ctx context.Context, st *sqlstore.Store, from, to time.Time) ([
 			if !rec.EventTime.After(from) || rec.EventTime.After(to) {
 				continue
 			}
-			e, err := decodeAlertEvent(rec.Event)
+			e, err := audit.AlertEvent(rec)
 			if err != nil {
 				return nil, fmt.Errorf("audit record %d: %w", rec.Seq, err)
 			}
-			e.RoleARN = rec.RoleARN
 			out = append(out, e)
 		}
 		if len(recs) < 1000 {
 			return out, nil
 		}
 	}
-}
-
-// decodeAlertEvent reads the fields the alert rules need from one stored
-// CloudTrail record, and only those, so that an imported AWS record whose
-// other fields are shaped differently from irsa's still counts.
-func decodeAlertEvent(raw []byte) (audit.Event, error) {
-	var v struct {
-		EventTime         string          `json:"eventTime"`
-		EventSource       string          `json:"eventSource"`
-		EventName         string          `json:"eventName"`
-		ErrorCode         string          `json:"errorCode"`
-		SourceIPAddress   string          `json:"sourceIPAddress"`
-		TokenHash         string          `json:"tokenHash"`
-		RequestParameters json.RawMessage `json:"requestParameters"`
-		UserIdentity      *struct {
-			Type                string `json:"type"`
-			ARN                 string `json:"arn"`
-			UserName            string `json:"userName"`
-			WebIDFederationData *struct {
-				FederatedIdentity string `json:"federatedIdentity"`
-			} `json:"webIdFederationData"`
-			SessionContext *struct {
-				SessionIssuer *struct {
-					ARN string `json:"arn"`
-				} `json:"sessionIssuer"`
-			} `json:"sessionContext"`
-		} `json:"userIdentity"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return audit.Event{}, err
-	}
-	t, err := time.Parse(time.RFC3339, v.EventTime)
-	if err != nil {
-		return audit.Event{}, fmt.Errorf("eventTime: %w", err)
-	}
-	e := audit.Event{EventTime: t.UTC(), EventSource: v.EventSource, EventName: v.EventName, ErrorCode: v.ErrorCode,
-		SourceIPAddress: v.SourceIPAddress, TokenHash: v.TokenHash}
-	var params struct {
-		RoleARN any `json:"roleArn"`
-	}
-	if json.Unmarshal(v.RequestParameters, &params) == nil {
-		if s, ok := params.RoleARN.(string); ok {
-			e.RequestParameters = map[string]any{"roleArn": s}
-		}
-	}
-	if u := v.UserIdentity; u != nil {
-		e.UserIdentity = &audit.UserIdentity{Type: u.Type, ARN: u.ARN, UserName: u.UserName}
-		if f := u.WebIDFederationData; f != nil {
-			e.UserIdentity.WebIDFederationData = &audit.WebIDFederationData{FederatedIdentity: f.FederatedIdentity}
-		}
-		if sc := u.SessionContext; sc != nil && sc.SessionIssuer != nil {
-			e.UserIdentity.SessionContext = &audit.SessionContext{SessionIssuer: &audit.SessionIssuer{ARN: sc.SessionIssuer.ARN}}
-		}
-	}
-	return e, nil
 }
 
 func writeAlertsJSON(w io.Writer, alerts []audit.Alert) error {
@@ -251,4 +197,32 @@ func writeAlertsTable(w io.Writer, alerts []audit.Alert, since time.Duration, ev
 			a.First.Format(time.RFC3339), a.Last.Format(time.RFC3339), strings.NewReplacer("\t", " ", "\n", " ").Replace(a.Message))
 	}
 	return tw.Flush()
+}
+
+// serverAlerts is the alert monitor `irsa up` runs: the config file's
+// audit section (defaults without one), its interval replaced by
+// --alert-interval when that is given; nil when the interval is 0.
+func serverAlerts(doc *config.File, interval time.Duration, intervalSet bool) (*app.AlertsConfig, error) {
+	var section *config.Audit
+	if doc != nil {
+		section = doc.Audit
+	}
+	s, err := section.Settings()
+	if err != nil {
+		return nil, &exitError{code: ExitInvalid, err: err}
+	}
+	if intervalSet {
+		if interval < 0 || (interval > 0 && interval < time.Second) {
+			return nil, usageErrorf("--alert-interval must be at least 1s, or 0 to turn the alerts off, got %s", interval)
+		}
+		s.Interval = interval
+	}
+	if s.Interval <= 0 {
+		return nil, nil
+	}
+	c := &app.AlertsConfig{Interval: s.Interval, Rules: s.Rules, MaxEvents: s.MaxEvents}
+	if s.WebhookURL != "" {
+		c.Webhook = &app.WebhookConfig{URL: s.WebhookURL, Timeout: s.WebhookTimeout, Retries: s.WebhookRetries}
+	}
+	return c, nil
 }

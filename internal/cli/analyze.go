@@ -77,6 +77,7 @@ resources are not narrowed. Roles created during the window are not judged.`,
 		},
 	}
 	cmd.Flags().StringVar(&f.dataDir, "data-dir", ".irsa", "directory of the embedded store")
+	addStoreFlag(cmd, &f.storeDSN)
 	cmd.Flags().StringVar(&f.output, "output", "text", "output format: text or json")
 	cmd.Flags().IntVar(&days, "days", 90, "length of the window, in days up to now")
 	return cmd

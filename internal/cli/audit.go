@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -11,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,12 +23,14 @@ import (
 
 // auditFlags are the flags every `irsa audit` command takes.
 type auditFlags struct {
-	dataDir string
-	output  string
+	dataDir  string
+	storeDSN string
+	output   string
 }
 
 func (f *auditFlags) register(cmd *cobra.Command, outputs bool) {
 	cmd.Flags().StringVar(&f.dataDir, "data-dir", ".irsa", "directory of the embedded store")
+	addStoreFlag(cmd, &f.storeDSN)
 	if outputs {
 		cmd.Flags().StringVar(&f.output, "output", "table", "output format: table or json")
 	}
@@ -43,18 +43,10 @@ func (f *auditFlags) checkOutput() error {
 	return nil
 }
 
-// open opens the store of --data-dir; it must exist already, so that a
-// mistyped directory is not mistaken for an empty trail.
+// open opens the store of --store, or of --data-dir, which must exist
+// already, so that a mistyped directory is not mistaken for an empty trail.
 func (f *auditFlags) open(ctx context.Context) (*sqlstore.Store, error) {
-	path := filepath.Join(f.dataDir, "irsa.db")
-	if _, err := os.Stat(path); err != nil {
-		return nil, usageErrorf("no irsa store in %s: %v (start irsa up first, or pass --data-dir)", f.dataDir, err)
-	}
-	st, err := sqlstore.OpenSQLite(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("opening the store in %s: %w", f.dataDir, err)
-	}
-	return st, nil
+	return openStore(ctx, f.storeDSN, f.dataDir)
 }
 
 func newAuditCommand(env Env) *cobra.Command {
@@ -210,6 +202,7 @@ func jsonValue(v any) []byte {
 func newAuditVerifyCommand() *cobra.Command {
 	var f auditFlags
 	var checkpoint bool
+	var exportDir, publicKey string
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the hash chain and the signed checkpoints of the trail",
@@ -217,13 +210,26 @@ func newAuditVerifyCommand() *cobra.Command {
 signed checkpoint stored. Reports records modified, deleted (gaps), moved,
 the tail cut after a checkpoint, and a chain rebuilt before one. Exits 1 when
 anything is found. With --checkpoint, a trail that passes gets a new signed
-checkpoint of its last record, so that a later cut is detected.`,
+checkpoint of its last record, so that a later cut is detected.
+
+With --export DIR, check an export (irsa audit export) instead: every digest's
+signature, the chain of digests, and every log file against its digest's
+hash; reports log files changed, deleted or added, and digests changed,
+deleted or moved. The key is the store's (--data-dir or --store), or
+--public-key (the key export prints), so an export can be checked away from
+the server.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.checkOutput(); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
+			if exportDir != "" {
+				return runVerifyExport(ctx, cmd.OutOrStdout(), &f, exportDir, publicKey)
+			}
+			if publicKey != "" {
+				return usageErrorf("--public-key goes with --export")
+			}
 			st, err := f.open(ctx)
 			if err != nil {
 				return err
@@ -262,6 +268,8 @@ checkpoint of its last record, so that a later cut is detected.`,
 	}
 	f.register(cmd, true)
 	cmd.Flags().BoolVar(&checkpoint, "checkpoint", false, "when the trail passes, sign and store a checkpoint of its last record")
+	cmd.Flags().StringVar(&exportDir, "export", "", "check the digests and log files of this export directory instead of the trail")
+	cmd.Flags().StringVar(&publicKey, "public-key", "", "with --export: the digest key (as irsa audit export prints it) instead of the store's")
 	return cmd
 }
 
@@ -369,7 +377,13 @@ func newAuditExportCommand() *cobra.Command {
 named like CloudTrail names them
 (ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE.json.gz), so jq, Athena and
 other CloudTrail tools read them. Each event is written byte for byte as it is
-stored in the hash chain.`,
+stored in the hash chain.
+
+Each run also writes a CloudTrail-style digest file under
+DIR/CloudTrail-Digest/: the SHA-256 of every log file it wrote, chained to the
+previous digest, signed with the trail's Ed25519 checkpoint key (CloudTrail
+uses SHA256withRSA), the signature in NAME.sig beside it. irsa audit verify
+--export DIR checks them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
@@ -388,6 +402,7 @@ stored in the hash chain.`,
 				return usageErrorf("creating %s: %v", out, err)
 			}
 			files, records := 0, 0
+			digest := audit.DigestInput{Now: exportTime()}
 			for {
 				recs, err := st.ListAudit(ctx, after, perFile)
 				if err != nil {
@@ -396,17 +411,21 @@ stored in the hash chain.`,
 				if len(recs) == 0 {
 					break
 				}
-				name, err := writeTrailFile(out, recs)
+				name, entry, err := writeTrailFile(out, recs)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), name)
+				if files == 0 {
+					digest.AccountID, digest.Region = recordAccountRegion(recs[0])
+				}
+				digest.Files = append(digest.Files, entry)
 				files++
 				records += len(recs)
 				after = recs[len(recs)-1].Seq
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d events in %d files to %s\n", records, files, out)
-			return nil
+			return writeExportDigest(ctx, cmd.ErrOrStderr(), st, out, digest)
 		},
 	}
 	f.register(cmd, false)
@@ -438,32 +457,6 @@ func trailFileName(first store.AuditRecord) string {
 		unique = unique[:16]
 	}
 	return fmt.Sprintf("%s_CloudTrail_%s_%s_%s.json.gz", account, region, first.EventTime.UTC().Format("20060102T1504Z"), unique)
-}
-
-func writeTrailFile(dir string, recs []store.AuditRecord) (string, error) {
-	var body bytes.Buffer
-	zw := gzip.NewWriter(&body)
-	bw := bufio.NewWriter(zw)
-	_, _ = bw.WriteString(`{"Records":[`)
-	for i, r := range recs {
-		if i > 0 {
-			_, _ = bw.WriteString(",")
-		}
-		_, _ = bw.Write(r.Event)
-	}
-	_, _ = bw.WriteString("]}")
-	if err := bw.Flush(); err != nil {
-		return "", err
-	}
-	if err := zw.Close(); err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, trailFileName(recs[0]))
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, body.Bytes(), 0o600); err != nil {
-		return "", err
-	}
-	return path, os.Rename(tmp, path)
 }
 
 func newAuditImportCommand() *cobra.Command {

@@ -117,6 +117,7 @@ can use it as they use AWS.`,
 	root.AddCommand(newWebhookCommand(env))
 	root.AddCommand(newAuditCommand(env))
 	root.AddCommand(newAnalyzeCommand(env))
+	root.AddCommand(newAgentCommand(env))
 	return root
 }
 

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
-
-	"github.com/irsa-dev/irsa/internal/app"
 )
 
 func newKeysCommand(env Env) *cobra.Command {
@@ -32,7 +30,7 @@ replica sharing the store follows within seconds.`,
 			if err != nil {
 				return err
 			}
-			a, err := app.New(cmd.Context(), cfg)
+			a, err := openApp(cmd.Context(), cfg, f.storeDSN)
 			if err != nil {
 				return err
 			}

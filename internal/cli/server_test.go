@@ -21,11 +21,11 @@ func run(t *testing.T, env map[string]string, args ...string) (int, string, stri
 func TestApplyTokenAndRotate(t *testing.T) {
 	dir := t.TempDir()
 	code, out, errs := run(t, nil, "apply", "--data-dir", dir, "../../examples/quickstart.yaml")
-	if code != 0 || out != "applied ../../examples/quickstart.yaml: 2 created, 0 updated, 0 unchanged\n" {
+	if code != 0 || out != "applied ../../examples/quickstart.yaml: 5 created, 1 updated, 0 unchanged\n" {
 		t.Fatalf("apply: %d %q %q", code, out, errs)
 	}
 	code, out, _ = run(t, nil, "apply", "--data-dir", dir, "../../examples/quickstart.yaml")
-	if code != 0 || !strings.HasSuffix(out, "0 created, 0 updated, 2 unchanged\n") {
+	if code != 0 || !strings.HasSuffix(out, "0 created, 0 updated, 6 unchanged\n") {
 		t.Fatalf("second apply: %d %q", code, out)
 	}
 	code, out, errs = run(t, nil, "token", "--data-dir", dir, "--namespace", "production", "--service-account", "s3-reader", "--audience", "sts.amazonaws.com", "--audience", "other")

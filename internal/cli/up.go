@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/irsa-dev/irsa/internal/app"
+	"github.com/irsa-dev/irsa/internal/audit"
 	"github.com/irsa-dev/irsa/internal/config"
 	"github.com/irsa-dev/irsa/internal/issuer"
 )
@@ -25,6 +26,7 @@ import (
 // directory.
 type serverFlags struct {
 	dataDir      string
+	storeDSN     string
 	accountID    string
 	issuerURL    string
 	region       string
@@ -35,6 +37,7 @@ type serverFlags struct {
 
 func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.dataDir, "data-dir", ".irsa", "directory of the embedded store and the root credentials file")
+	addStoreFlag(cmd, &f.storeDSN)
 	cmd.Flags().StringVar(&f.accountID, "account-id", app.DefaultAccountID, "the default account's 12-digit ID")
 	cmd.Flags().StringVar(&f.issuerURL, "issuer-url", "", "URL of the built-in OIDC issuer (default: the stored one, or https://"+app.DefaultIssuerHost+"/id/<random> on first start)")
 	cmd.Flags().StringVar(&f.region, "region", "us-east-1", "the region irsa answers for")
@@ -71,6 +74,7 @@ func newUpCommand(env Env) *cobra.Command {
 	var f serverFlags
 	var listen, configFile, logLevel string
 	var noAudit bool
+	var alertInterval time.Duration
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Serve the issuer, IAM and STS on one listener",
@@ -101,8 +105,15 @@ providers, roles and policies at every start.`,
 					return &exitError{code: ExitInvalid, err: err}
 				}
 				for _, c := range doc.Clusters {
+					if c.JWKSURL == "" {
+						// irsa finds the issuer's keys through its discovery.
+						continue
+					}
 					cfg.Mirrors = append(cfg.Mirrors, app.Mirror{Issuer: c.Issuer, JWKSURL: c.JWKSURL, CAFile: c.CAFile, BearerTokenFile: c.BearerTokenFile})
 				}
+			}
+			if cfg.Alerts, err = serverAlerts(doc, alertInterval, cmd.Flags().Changed("alert-interval")); err != nil {
+				return err
 			}
 			if env.Getenv("GOGC") == "" {
 				// The STS path allocates little that lives; collecting less
@@ -115,19 +126,19 @@ providers, roles and policies at every start.`,
 			}
 			defer ln.Close()
 			ctx := cmd.Context()
-			a, err := app.New(ctx, cfg)
+			a, err := openApp(ctx, cfg, f.storeDSN)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
 			if doc != nil {
-				report, err := config.Apply(ctx, a.IAM, configVars(a), doc)
+				report, err := applyFile(ctx, a, doc)
 				if err != nil {
 					return &exitError{code: ExitInvalid, err: fmt.Errorf("applying %s: %w", configFile, err)}
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "applied %s: %s\n", configFile, report)
 			}
-			printWelcome(cmd.OutOrStdout(), a, ln.Addr().String(), f.dataDir)
+			printWelcome(cmd.OutOrStdout(), a, ln.Addr().String(), storeArgs(f.storeDSN, f.dataDir))
 			log.Info("irsa is serving", "listen", ln.Addr().String(), "issuer", a.Bootstrap.IssuerURL, "account", cfg.AccountID)
 			if err := a.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
 				return err
@@ -141,6 +152,7 @@ providers, roles and policies at every start.`,
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().BoolVar(&noAudit, "insecure-disable-audit-for-benchmarks", false, "DANGEROUS: answer calls without recording audit events; only to measure what auditing costs")
 	_ = cmd.Flags().MarkHidden("insecure-disable-audit-for-benchmarks")
+	cmd.Flags().DurationVar(&alertInterval, "alert-interval", audit.DefaultMonitorInterval, "how often to run the audit alert rules (thresholds and webhook: the config file's audit section); 0 turns them off")
 	return cmd
 }
 
@@ -159,7 +171,7 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 
 // printWelcome prints, on the start that created the root key, the lines a
 // newcomer pastes; on later starts, one line saying where things are.
-func printWelcome(w io.Writer, a *app.App, addr, dataDir string) {
+func printWelcome(w io.Writer, a *app.App, addr, storeArgs string) {
 	b := a.Bootstrap
 	endpoint := "http://" + addr
 	credFile, err := filepath.Abs(b.CredentialsFile)
@@ -185,11 +197,11 @@ Paste these lines into another shell to use irsa with the AWS CLI and SDKs:
 		fmt.Fprintf(w, `Then act as the pod production/s3-reader: take a service-account token and its role:
 
   unset AWS_SHARED_CREDENTIALS_FILE
-  %s token --data-dir %s --namespace production --service-account s3-reader > /tmp/irsa-token
+  %s token %s --namespace production --service-account s3-reader > /tmp/irsa-token
   export AWS_ROLE_ARN=arn:aws:iam::%s:role/s3-reader AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/irsa-token
   aws sts get-caller-identity
 
-`, selfPath(), dataDir, b.AccountID)
+`, selfPath(), storeArgs, b.AccountID)
 	}
 }
 
@@ -245,10 +257,10 @@ AWS_WEB_IDENTITY_TOKEN_FILE at it to act as a pod.`,
 			if req.Namespace == "" || req.ServiceAccount == "" {
 				return usageErrorf("--namespace and --service-account are required")
 			}
-			if _, err := os.Stat(f.dataDir); err != nil {
+			if _, err := os.Stat(f.dataDir); err != nil && f.storeDSN == "" {
 				return usageErrorf("data directory %s: %v (start irsa up first, or pass --data-dir)", f.dataDir, err)
 			}
-			a, err := app.New(cmd.Context(), cfg)
+			a, err := openApp(cmd.Context(), cfg, f.storeDSN)
 			if err != nil {
 				return err
 			}
@@ -290,12 +302,12 @@ nothing. Objects the file does not mention are left alone.`,
 			if err != nil {
 				return &exitError{code: ExitInvalid, err: err}
 			}
-			a, err := app.New(cmd.Context(), cfg)
+			a, err := openApp(cmd.Context(), cfg, f.storeDSN)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			report, err := config.Apply(cmd.Context(), a.IAM, configVars(a), doc)
+			report, err := applyFile(cmd.Context(), a, doc)
 			if err != nil {
 				return &exitError{code: ExitInvalid, err: err}
 			}
@@ -305,4 +317,18 @@ nothing. Objects the file does not mention are left alone.`,
 	}
 	f.register(cmd)
 	return cmd
+}
+
+// applyFile applies a declarative file: IAM objects, then the clusters and
+// pod identity associations.
+func applyFile(ctx context.Context, a *app.App, doc *config.File) (config.Report, error) {
+	report, err := config.Apply(ctx, a.IAM, configVars(a), doc)
+	if err != nil {
+		return report, err
+	}
+	pi, err := config.ApplyPodIdentity(ctx, a.PodIdentity, configVars(a), doc)
+	report.Created += pi.Created
+	report.Updated += pi.Updated
+	report.Unchanged += pi.Unchanged
+	return report, err
 }

@@ -91,10 +91,10 @@ func tags(m map[string]string, vars Vars) []iam.Tag {
 	return out
 }
 
+// sameTags reports whether have already holds every tag of want: tags a
+// file declares are added to an object's, never removed from them, so
+// tags added by others do not make the object differ.
 func sameTags(have []store.Tag, want []iam.Tag) bool {
-	if len(have) != len(want) {
-		return false
-	}
 	m := map[string]string{}
 	for _, t := range have {
 		m[t.Key] = t.Value

@@ -18,20 +18,29 @@ type File struct {
 	OIDCProviders []Provider      `yaml:"oidcProviders"`
 	Policies      []ManagedPolicy `yaml:"policies"`
 	Roles         []Role          `yaml:"roles"`
+	// PodIdentityAssociations bind a cluster's ServiceAccounts to roles
+	// (EKS Pod Identity); see podidentity.go.
+	PodIdentityAssociations []PodIdentityAssociation `yaml:"podIdentityAssociations"`
+	// Audit configures the server's alert rules and notifications; see
+	// audit.go.
+	Audit *Audit `yaml:"audit"`
 }
 
 // Cluster is a Kubernetes cluster whose service-account issuer irsa
 // publishes, as EKS publishes its clusters': the cluster's
 // --service-account-issuer is Issuer, a URL served by irsa, and irsa reads
 // the keys from the API server at JWKSURL. Applying the file registers
-// Issuer as an OIDC provider.
+// Issuer as an OIDC provider (for IRSA) and the cluster as an EKS Pod
+// Identity cluster of the account (DescribeCluster, associations,
+// AssumeRoleForPodIdentity). Without JWKSURL the issuer's keys are found
+// through its discovery document, as for any OIDC provider.
 type Cluster struct {
 	Name string `yaml:"name"`
 	// Issuer is the cluster's --service-account-issuer: https://, on
 	// irsa's listener (behind the public name that reaches it).
 	Issuer string `yaml:"issuer"`
 	// JWKSURL is the API server's key set, e.g.
-	// https://10.0.0.1:6443/openid/v1/jwks.
+	// https://10.0.0.1:6443/openid/v1/jwks; optional.
 	JWKSURL string `yaml:"jwksUrl"`
 	// CAFile is the PEM bundle that verifies the API server.
 	CAFile string `yaml:"caFile"`
@@ -168,7 +177,7 @@ func (f *File) Validate() error {
 		if !strings.HasPrefix(c.Issuer, "https://") {
 			errs = append(errs, fmt.Errorf("%s (%s): issuer must be an https:// URL (the cluster's --service-account-issuer, served by irsa)", where, c.Name))
 		}
-		if !strings.HasPrefix(c.JWKSURL, "https://") {
+		if c.JWKSURL != "" && !strings.HasPrefix(c.JWKSURL, "https://") {
 			errs = append(errs, fmt.Errorf("%s (%s): jwksUrl must be the API server's https://…/openid/v1/jwks", where, c.Name))
 		}
 		if seen["c:"+c.Name] || seen["i:"+c.Issuer] {
@@ -226,6 +235,12 @@ func (f *File) Validate() error {
 				errs = append(errs, fmt.Errorf("%s.inlinePolicies[%d]: inline policy %s is declared twice", where, j, ip.Name))
 			}
 			names[ip.Name] = true
+		}
+	}
+	errs = append(errs, f.validatePodIdentity()...)
+	if f.Audit != nil {
+		if err := f.Audit.Validate(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

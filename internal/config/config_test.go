@@ -10,6 +10,7 @@ import (
 
 	"github.com/irsa-dev/irsa/internal/config"
 	"github.com/irsa-dev/irsa/internal/iam"
+	"github.com/irsa-dev/irsa/internal/podidentity"
 	"github.com/irsa-dev/irsa/internal/store"
 	"github.com/irsa-dev/irsa/internal/store/sqlstore"
 )
@@ -96,8 +97,17 @@ func TestApplyIsIdempotentAndConverges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep != (config.Report{Created: 2}) {
+	// The policy, the IRSA and Pod Identity roles, and the OIDC provider of
+	// the quickstart cluster's issuer.
+	if rep != (config.Report{Created: 4}) {
 		t.Fatalf("first apply: %v", rep)
+	}
+	pi := &podidentity.Service{Store: st, Roles: st, Region: "us-east-1"}
+	if rep, err := config.ApplyPodIdentity(ctx, pi, vars, f); err != nil || rep != (config.Report{Created: 2}) {
+		t.Fatalf("pod identity apply: %v, %v (want the cluster and its association)", rep, err)
+	}
+	if a, err := st.FindPodIdentityAssociation(ctx, "000000000000", "quickstart", "production", "s3-reader"); err != nil || a.RoleARN != "arn:aws:iam::000000000000:role/s3-reader-pod-identity" {
+		t.Errorf("quickstart association %+v, %v", a, err)
 	}
 	role, err := st.GetRole(ctx, "000000000000", "s3-reader")
 	if err != nil {
@@ -110,8 +120,11 @@ func TestApplyIsIdempotentAndConverges(t *testing.T) {
 		t.Errorf("attached %v", role.AttachedPolicyARNs)
 	}
 	rep, err = config.Apply(ctx, svc, vars, f)
-	if err != nil || rep != (config.Report{Unchanged: 2}) {
+	if err != nil || rep != (config.Report{Unchanged: 4}) {
 		t.Fatalf("second apply: %v, %v", rep, err)
+	}
+	if rep, err := config.ApplyPodIdentity(ctx, pi, vars, f); err != nil || rep != (config.Report{Unchanged: 2}) {
+		t.Fatalf("second pod identity apply: %v, %v", rep, err)
 	}
 
 	// Changing the file converges the store: a new policy version, an

@@ -6,6 +6,7 @@ import (
 	"github.com/irsa-dev/irsa/internal/awserr"
 	"github.com/irsa-dev/irsa/internal/awsquery"
 	"github.com/irsa-dev/irsa/internal/iam"
+	"github.com/irsa-dev/irsa/internal/policy"
 	"github.com/irsa-dev/irsa/internal/reqctx"
 )
 
@@ -13,44 +14,52 @@ import (
 type Handler struct {
 	Service *iam.Service
 	// Authorize decides whether the request's caller may perform action
-	// ("iam:CreateRole") on resource (an ARN, or "*"). Nil allows every
-	// request.
-	Authorize func(ctx context.Context, action, resource string) error
+	// ("iam:CreateRole") on resource (an ARN, or "*"), and returns the
+	// explained decision (nil when there is none to tell, as for the
+	// account root) for the call's audit event. Nil allows every request.
+	Authorize func(ctx context.Context, action, resource string) (*policy.Result, error)
 }
 
 // action is one row of the dispatch table.
 type action struct {
-	// run decodes the input, authorizes it and calls the service.
-	run func(h *Handler, ctx context.Context, account string, req *awsquery.Request) (any, error)
+	// run decodes the input, authorizes it and calls the service. The
+	// decision is Authorize's.
+	run func(h *Handler, ctx context.Context, account string, req *awsquery.Request) (any, *policy.Result, error)
 }
 
 // op builds a table row: decode the parameters into an In, authorize
 // iam:NAME on the resource that resource names, and call serve.
 func op[In any](resource func(h *Handler, ctx context.Context, account string, in *In) string, serve func(h *Handler, ctx context.Context, account string, in *In) (any, error)) action {
-	return action{run: func(h *Handler, ctx context.Context, account string, req *awsquery.Request) (any, error) {
+	return action{run: func(h *Handler, ctx context.Context, account string, req *awsquery.Request) (any, *policy.Result, error) {
 		in := new(In)
 		if err := awsquery.Decode(req.Params, in); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		var decision *policy.Result
 		if h.Authorize != nil {
-			if err := h.Authorize(ctx, "iam:"+req.Action, resource(h, ctx, account, in)); err != nil {
-				return nil, err
+			d, err := h.Authorize(ctx, "iam:"+req.Action, resource(h, ctx, account, in))
+			if err != nil {
+				return nil, d, err
 			}
+			decision = d
 		}
-		return serve(h, ctx, account, in)
+		res, err := serve(h, ctx, account, in)
+		return res, decision, err
 	}}
 }
 
 // Serve handles one IAM request and returns the result element to render
-// (nil for actions without output).
-func (h *Handler) Serve(ctx context.Context, req *awsquery.Request) (result any, err error) {
+// (nil for actions without output) and the authorization decision, which
+// explains an AccessDenied (nil when Authorize was not consulted or had
+// nothing to tell).
+func (h *Handler) Serve(ctx context.Context, req *awsquery.Request) (result any, decision *policy.Result, err error) {
 	a, ok := actions[req.Action]
 	if !ok {
-		return nil, req.InvalidAction()
+		return nil, nil, req.InvalidAction()
 	}
 	caller := reqctx.From(ctx).Caller
 	if caller == nil || caller.AccountID == "" {
-		return nil, awserr.New(awserr.MissingAuthenticationToken, "Request is missing Authentication Token")
+		return nil, nil, awserr.New(awserr.MissingAuthenticationToken, "Request is missing Authentication Token")
 	}
 	return a.run(h, ctx, caller.AccountID, req)
 }

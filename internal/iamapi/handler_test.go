@@ -20,6 +20,7 @@ import (
 	"github.com/irsa-dev/irsa/internal/awserr"
 	"github.com/irsa-dev/irsa/internal/awsquery"
 	"github.com/irsa-dev/irsa/internal/iam"
+	"github.com/irsa-dev/irsa/internal/policy"
 	"github.com/irsa-dev/irsa/internal/reqctx"
 	"github.com/irsa-dev/irsa/internal/store"
 	"github.com/irsa-dev/irsa/internal/store/sqlstore"
@@ -50,9 +51,10 @@ type authCall struct{ Action, Resource string }
 // fixture is a handler on a fresh SQLite database with a deterministic
 // clock and ID source, recording its authorization questions.
 type fixture struct {
-	h     *Handler
-	calls []authCall
-	deny  bool
+	h      *Handler
+	calls  []authCall
+	deny   bool
+	denial *policy.Result // what Authorize explains a denial with
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -77,12 +79,12 @@ func newFixture(t *testing.T) *fixture {
 			},
 			Rand: &counter{},
 		},
-		Authorize: func(_ context.Context, action, resource string) error {
+		Authorize: func(_ context.Context, action, resource string) (*policy.Result, error) {
 			f.calls = append(f.calls, authCall{action, resource})
 			if f.deny {
-				return awserr.Newf(awserr.AccessDenied, "User: arn:aws:sts::000000000000:assumed-role/r/s is not authorized to perform: %s on resource: %s", action, resource)
+				return f.denial, awserr.Newf(awserr.AccessDenied, "User: arn:aws:sts::000000000000:assumed-role/r/s is not authorized to perform: %s on resource: %s", action, resource)
 			}
-			return nil
+			return nil, nil
 		},
 	}
 	return f
@@ -103,7 +105,7 @@ func (f *fixture) do(ctx context.Context, t *testing.T, form string) (int, []byt
 	if err != nil {
 		t.Fatalf("ParseRequest(%q): %v", form, err)
 	}
-	res, err := f.h.Serve(ctx, req)
+	res, _, err := f.h.Serve(ctx, req)
 	if err != nil {
 		e := awserr.As(err)
 		if e.Code == awserr.InternalFailure {
@@ -372,11 +374,20 @@ func TestAuthorize(t *testing.T) {
 		t.Errorf("authorization calls (-want +got):\n%s", diff)
 	}
 
-	// A denial stops the action before the service acts.
+	// A denial stops the action before the service acts, and Serve hands
+	// Authorize's explained decision back for the audit event.
 	f.deny = true
+	f.denial = &policy.Result{Decision: policy.ExplicitDeny, Explanation: []policy.Reason{{Message: "statement KeepProd denies iam:DeleteRole"}}}
 	status, body := f.do(ctx, t, q("Action", "DeleteRole", "RoleName", "app"))
 	if status != 403 || !bytes.Contains(body, []byte("<Code>AccessDenied</Code>")) {
 		t.Errorf("denied DeleteRole: %d\n%s", status, body)
+	}
+	req, err := awsquery.ParseRequest("POST", url.Values{}, "application/x-www-form-urlencoded", []byte(q("Action", "DeleteRole", "RoleName", "app")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, d, err := f.h.Serve(ctx, req); d != f.denial || awserr.As(err).Code != awserr.AccessDenied {
+		t.Errorf("denied DeleteRole: decision %+v, error %v; want the denial's decision", d, err)
 	}
 	f.deny = false
 	if status, body := f.do(ctx, t, q("Action", "GetRole", "RoleName", "app")); status != 200 {
@@ -396,7 +407,7 @@ func TestNoCaller(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.h.Serve(context.Background(), req)
+	_, _, err = f.h.Serve(context.Background(), req)
 	var ae *awserr.Error
 	if !errors.As(err, &ae) || ae.Code != awserr.MissingAuthenticationToken {
 		t.Errorf("got %v, want MissingAuthenticationToken", err)
@@ -420,7 +431,7 @@ func TestJSONRendering(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := f.h.Serve(ctx, req)
+			res, _, err := f.h.Serve(ctx, req)
 			if err != nil {
 				return
 			}

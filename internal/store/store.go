@@ -208,6 +208,8 @@ type Store interface {
 	Keys
 	Settings
 	Audit
+	Clusters
+	PodIdentityAssociations
 	Close() error
 }
 

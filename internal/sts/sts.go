@@ -449,12 +449,21 @@ func (s *Service) sessionPolicies(ctx context.Context, account string, inline *s
 // packedSize is the share, in percent, of the packed-policy budget that
 // the session policies and tags take. AWS packs them in an undocumented
 // binary form; irsa compresses them with DEFLATE, which grows the same way.
+// flateWriters are reused: a compressor at BestCompression allocates
+// about 800 KB of tables, which every session with tags would pay.
+var flateWriters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(io.Discard, flate.BestCompression)
+	return w
+}}
+
 func packedSize(docs []string, tags []session.Tag) (int, error) {
 	if len(docs) == 0 && len(tags) == 0 {
 		return 0, nil
 	}
 	var buf bytes.Buffer
-	w, _ := flate.NewWriter(&buf, flate.BestCompression)
+	w := flateWriters.Get().(*flate.Writer)
+	defer flateWriters.Put(w)
+	w.Reset(&buf)
 	for _, d := range docs {
 		_, _ = w.Write(compactJSON(d))
 	}

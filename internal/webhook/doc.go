@@ -1,7 +1,8 @@
 // Package webhook owns irsa's mutating admission webhook for pods: the
-// mutation that gives a pod the web identity credentials of its
-// ServiceAccount, the AdmissionReview handler that applies it, and the
-// server around them (ServiceAccount cache, TLS, metrics).
+// mutation that gives a pod the credentials of its ServiceAccount (IRSA's
+// web identity, or EKS Pod Identity's container credentials), the
+// AdmissionReview handler that applies it, and the server around them
+// (ServiceAccount cache, Pod Identity association cache, TLS, metrics).
 //
 // # Compatibility
 //
@@ -36,6 +37,30 @@
 // existing volume named aws-iam-token, of any type, and an existing mount
 // of it, at any path, are kept. On Windows pods the token file variable is
 // "C:" followed by the path with backslashes; the mount path stays as it is.
+//
+// # EKS Pod Identity mode
+//
+// With an AssociationLookup (the server's AssociationCache asks the EKS
+// API's ListPodIdentityAssociations for the configured cluster, namespace
+// and ServiceAccount, caching an association for a minute and its absence
+// for five seconds), a ServiceAccount with an association gets, instead of
+// the IRSA variables, AWS_CONTAINER_CREDENTIALS_FULL_URI (the node agent,
+// http://169.254.170.23/v1/credentials by default) and
+// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, after the region and regional STS
+// variables and before AWS_ENDPOINT_URL_STS; the projected volume
+// eks-pod-identity-token (audience pods.eks.amazonaws.com, path
+// eks-pod-identity-token) mounted read-only at
+// /var/run/secrets/pods.eks.amazonaws.com/serviceaccount; and the pod label
+// eks.amazonaws.com/pod-identity=enabled, added with the rest of a patch,
+// never alone. The rules for existing variables, volumes, mounts, envFrom
+// and skip-containers are the IRSA mode's with the container credentials
+// pair as the identity pair. Decisions: an association wins over a
+// role-arn annotation, as on EKS, with a warning; a container that sets
+// AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE or AWS_ACCESS_KEY_ID (which
+// SDKs use first) is warned about; Windows pods fall back to the role-arn
+// annotation, if any; when the lookup fails and nothing usable is cached, a
+// ServiceAccount with a role-arn annotation gets IRSA (with a warning) and
+// one without is an HTTP 500, so that failurePolicy decides.
 //
 // # Beyond the EKS webhook
 //

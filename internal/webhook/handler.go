@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
 )
@@ -25,14 +26,18 @@ const DefaultMaxRequestBytes = 3 << 20
 
 // The outcomes a Handler reports to its Metrics, one per request.
 const (
-	OutcomeMutated     = "mutated"      // a patch was returned
+	OutcomeMutated     = "mutated"      // a patch was returned (IRSA: web identity)
 	OutcomeUnchanged   = "unchanged"    // the role applies and the pod already has everything
-	OutcomeNoRole      = "no_role"      // the ServiceAccount has no role-arn annotation
+	OutcomeNoRole      = "no_role"      // the ServiceAccount has no role-arn annotation and no Pod Identity association
 	OutcomeSANotFound  = "sa_not_found" // the ServiceAccount does not exist
 	OutcomeLookupError = "lookup_error" // the ServiceAccount could not be read: HTTP 500
 	OutcomeIgnored     = "ignored"      // not a pod CREATE: allowed without a patch
 	OutcomeInvalid     = "invalid"      // the request was refused with an HTTP 4xx
 	OutcomeError       = "error"        // an internal failure: HTTP 500
+
+	// OutcomeMutatedPodIdentity: a patch giving the EKS Pod Identity
+	// container credentials was returned.
+	OutcomeMutatedPodIdentity = "mutated_pod_identity"
 )
 
 // MutationObserver counts admission requests by outcome, one of the
@@ -44,7 +49,7 @@ type MutationObserver interface {
 // Outcomes lists every outcome a Handler reports, for metrics that
 // initialize their labels.
 func Outcomes() []string {
-	return []string{OutcomeMutated, OutcomeUnchanged, OutcomeNoRole, OutcomeSANotFound,
+	return []string{OutcomeMutated, OutcomeMutatedPodIdentity, OutcomeUnchanged, OutcomeNoRole, OutcomeSANotFound,
 		OutcomeLookupError, OutcomeIgnored, OutcomeInvalid, OutcomeError}
 }
 
@@ -53,7 +58,10 @@ func Outcomes() []string {
 type Handler struct {
 	Config *Config  // mutation settings; nil means all defaults
 	Lookup SALookup // required
-	Logger *slog.Logger
+	// Associations, when set, turns on the EKS Pod Identity mode: a
+	// ServiceAccount with an association gets the container credentials.
+	Associations AssociationLookup
+	Logger       *slog.Logger
 	// Metrics, when set, counts each request once by outcome.
 	Metrics MutationObserver
 	// MaxRequestBytes bounds the request body; 0 means
@@ -186,24 +194,48 @@ func (h *Handler) review(ctx context.Context, log *slog.Logger, req *admissionv1
 	if cfg == nil {
 		cfg = defaultConfig
 	}
+	var warnings []string
+	if h.Associations != nil {
+		found, err := h.Associations.HasAssociation(ctx, namespace, saName)
+		switch {
+		case err == nil:
+			withAssociation := *sa
+			withAssociation.PodIdentity = found
+			sa = &withAssociation
+		case strings.TrimSpace(sa.Annotations[cfg.prefix()+"/"+AnnotationRoleARN]) != "":
+			// The role-arn annotation still gives working credentials:
+			// an outage of the EKS API does not take them away.
+			log.Warn("Pod Identity association lookup failed; using the role-arn annotation (IRSA)", append(attrs, "err", err)...)
+			warnings = append(warnings, fmt.Sprintf("the EKS Pod Identity association of service account %s/%s could not be looked up; the role-arn annotation (IRSA) is used", namespace, saName))
+		default:
+			log.Error("Pod Identity association lookup failed; answering 500 so the webhook's failurePolicy decides", append(attrs, "err", err)...)
+			h.report(OutcomeLookupError)
+			return nil, "", &lookupError{fmt.Errorf("looking up the Pod Identity association of service account %s/%s: %w", namespace, saName, err)}
+		}
+	}
 	m, err := plan(cfg, pod, sa)
 	if err != nil {
 		return nil, "", err
 	}
+	warnings = append(warnings, m.warnings...)
 	switch {
 	case !m.role:
-		log.Debug("service account has no role; pod not mutated", attrs...)
-		return allow(nil, nil), OutcomeNoRole, nil
+		log.Debug("service account has no role and no Pod Identity association; pod not mutated", attrs...)
+		return allow(nil, warnings), OutcomeNoRole, nil
 	case len(m.patch) == 0:
-		log.Debug("pod already has the credentials; no patch", append(attrs, "warnings", len(m.warnings))...)
-		return allow(nil, m.warnings), OutcomeUnchanged, nil
+		log.Debug("pod already has the credentials; no patch", append(attrs, "warnings", len(warnings))...)
+		return allow(nil, warnings), OutcomeUnchanged, nil
 	}
 	patch, err := json.Marshal(m.patch)
 	if err != nil {
 		return nil, "", fmt.Errorf("encoding patch: %w", err)
 	}
-	log.Debug("pod mutated", append(attrs, "operations", len(m.patch), "warnings", len(m.warnings))...)
-	return allow(patch, m.warnings), OutcomeMutated, nil
+	outcome := OutcomeMutated
+	if m.podIdentity {
+		outcome = OutcomeMutatedPodIdentity
+	}
+	log.Debug("pod mutated", append(attrs, "podIdentity", m.podIdentity, "operations", len(m.patch), "warnings", len(warnings))...)
+	return allow(patch, warnings), outcome, nil
 }
 
 // lookupError marks a failed ServiceAccount lookup, already reported.

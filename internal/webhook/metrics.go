@@ -30,6 +30,7 @@ type Metrics struct {
 	saMisses    prometheus.Counter
 	saWaitHits  prometheus.Counter
 	saFetches   *prometheus.CounterVec
+	piLookups   *prometheus.CounterVec
 	certReloads *prometheus.CounterVec
 	certExpiry  prometheus.Gauge
 }
@@ -64,6 +65,10 @@ func NewMetrics() *Metrics {
 			Name: "irsa_webhook_sa_fetches_total",
 			Help: "Direct GETs of ServiceAccounts missing from the cache, by result (found, not_found, error, rate_limited).",
 		}, []string{"result"}),
+		piLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "irsa_webhook_pod_identity_lookups_total",
+			Help: "EKS Pod Identity association lookups, by result (hit, found, not_found, stale, error).",
+		}, []string{"result"}),
 		certReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "irsa_webhook_tls_reloads_total",
 			Help: "Attempts to load a changed serving certificate, by result (success, error).",
@@ -76,13 +81,16 @@ func NewMetrics() *Metrics {
 	for _, r := range []string{fetchFound, fetchNotFound, fetchError, fetchLimited} {
 		m.saFetches.WithLabelValues(r)
 	}
+	for _, r := range []string{piLookupHit, piLookupFound, piLookupNotFound, piLookupStale, piLookupError} {
+		m.piLookups.WithLabelValues(r)
+	}
 	for _, o := range Outcomes() {
 		m.mutations.WithLabelValues(o)
 	}
 	for _, r := range []string{"success", "error"} {
 		m.certReloads.WithLabelValues(r)
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.mutations, m.saMisses, m.saWaitHits, m.saFetches,
+	m.registry.MustRegister(m.requests, m.latency, m.mutations, m.saMisses, m.saWaitHits, m.saFetches, m.piLookups,
 		m.certReloads, m.certExpiry,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -130,6 +138,12 @@ func (m *Metrics) saWaitResolved() {
 func (m *Metrics) saFetch(result string) {
 	if m != nil {
 		m.saFetches.WithLabelValues(result).Inc()
+	}
+}
+
+func (m *Metrics) podIdentityLookup(result string) {
+	if m != nil {
+		m.piLookups.WithLabelValues(result).Inc()
 	}
 }
 

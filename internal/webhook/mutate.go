@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"path"
 	"regexp"
@@ -32,6 +33,26 @@ const (
 	TokenFile  = "token"
 )
 
+// The EKS Pod Identity mode's values, the same as the EKS pod identity
+// webhook's container-credentials defaults and what EKS injects.
+const (
+	// DefaultContainerCredentialsFullURI is the node agent's credentials
+	// endpoint (irsa agent, like eks-pod-identity-agent, listens there).
+	DefaultContainerCredentialsFullURI = "http://169.254.170.23/v1/credentials" //nolint:gosec // the agent's address, not a credential
+	// PodIdentityAudience is the audience of the Pod Identity token: EKS
+	// Auth (and irsa's) accepts no other.
+	PodIdentityAudience = "pods.eks.amazonaws.com"
+	// PodIdentityVolumeName is the projected token volume of the mode, and
+	// PodIdentityTokenFile the token's file name in it.
+	PodIdentityVolumeName = "eks-pod-identity-token"
+	PodIdentityTokenFile  = "eks-pod-identity-token" //nolint:gosec // a file name, not a credential
+	// PodIdentityMountPath is where the volume is mounted.
+	PodIdentityMountPath = "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount"
+	// PodIdentityLabel is the pod label the mode adds (value "enabled"),
+	// as the EKS webhook does; it is not tied to the annotation prefix.
+	PodIdentityLabel = "eks.amazonaws.com/pod-identity"
+)
+
 // Annotation key suffixes; the full key is "<AnnotationPrefix>/<suffix>".
 const (
 	AnnotationRoleARN         = "role-arn"               // ServiceAccount
@@ -50,6 +71,12 @@ const (
 	EnvRoleARN          = "AWS_ROLE_ARN"
 	EnvWebIdentityToken = "AWS_WEB_IDENTITY_TOKEN_FILE" //nolint:gosec // an environment variable name, not a credential
 	EnvSTSEndpointURL   = "AWS_ENDPOINT_URL_STS"
+
+	EnvContainerCredentialsFullURI     = "AWS_CONTAINER_CREDENTIALS_FULL_URI"     //nolint:gosec // an environment variable name, not a credential
+	EnvContainerAuthorizationTokenFile = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" //nolint:gosec // an environment variable name, not a credential
+	// EnvAccessKeyID is only read: SDKs prefer it over the credentials the
+	// webhook injects.
+	EnvAccessKeyID = "AWS_ACCESS_KEY_ID"
 )
 
 // Config holds the mutation settings that come from the webhook's flags. A
@@ -75,8 +102,14 @@ type Config struct {
 	// (--sts-regional-endpoint).
 	RegionalSTS bool
 	// STSEndpointURL, when set, is injected as AWS_ENDPOINT_URL_STS so the
-	// SDKs in the pod reach irsa's STS (--sts-endpoint-url).
+	// SDKs in the pod reach irsa's STS (--sts-endpoint-url), in both modes.
 	STSEndpointURL string
+	// ContainerCredentialsFullURI is injected as
+	// AWS_CONTAINER_CREDENTIALS_FULL_URI in the Pod Identity mode
+	// (--pod-identity-credentials-uri); DefaultContainerCredentialsFullURI
+	// when empty. AWS SDKs accept plain http only to the link-local agent
+	// addresses and loopback, so Validate refuses other http URLs.
+	ContainerCredentialsFullURI string
 }
 
 var prefixPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
@@ -103,7 +136,41 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("STS endpoint URL %q is not an http or https URL", s))
 		}
 	}
+	if u := c.ContainerCredentialsFullURI; u != "" {
+		if err := checkContainerCredentialsURI(u); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// checkContainerCredentialsURI applies the AWS SDKs' rule for
+// AWS_CONTAINER_CREDENTIALS_FULL_URI: https to any host, http only to the
+// ECS and EKS agent addresses or to loopback.
+func checkContainerCredentialsURI(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("container credentials URI %q is not an http or https URL", s)
+	}
+	if u.Scheme == "https" {
+		return nil
+	}
+	host := u.Hostname()
+	switch host {
+	case "169.254.170.2", "169.254.170.23", "fd00:ec2::23", "localhost":
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("container credentials URI %q: AWS SDKs refuse plain http except to 169.254.170.2, 169.254.170.23, [fd00:ec2::23] and loopback; use one of them or https", s)
+}
+
+func (c *Config) containerCredentialsURI() string {
+	if c.ContainerCredentialsFullURI == "" {
+		return DefaultContainerCredentialsFullURI
+	}
+	return c.ContainerCredentialsFullURI
 }
 
 func (c *Config) prefix() string {
@@ -139,6 +206,10 @@ func (c *Config) mountPath() string {
 type ServiceAccount struct {
 	Namespace, Name string
 	Annotations     map[string]string
+	// PodIdentity reports that the ServiceAccount has an EKS Pod Identity
+	// association in the webhook's cluster; the Handler sets it from its
+	// AssociationLookup.
+	PodIdentity bool
 }
 
 // PatchOp is one RFC 6902 JSON patch operation.
@@ -148,8 +219,10 @@ type PatchOp struct {
 	Value any    `json:"value,omitempty"`
 }
 
-// Mutate returns the JSON patch that gives pod the web identity credentials
-// of sa: nil when sa is nil, has no role-arn annotation, or when the pod
+// Mutate returns the JSON patch that gives pod the credentials of sa: the
+// Pod Identity container credentials when sa.PodIdentity is set (and the
+// pod is not a Windows pod), else the web identity of its role-arn
+// annotation. It returns nil when sa is nil, has neither, or when the pod
 // already has everything the patch would add (so a second pass over a
 // mutated pod yields nothing). It reads only its arguments and never changes
 // them; the same inputs give the same patch. It fails only when cfg or pod
@@ -164,11 +237,12 @@ func Mutate(cfg *Config, pod *corev1.Pod, sa *ServiceAccount) ([]PatchOp, error)
 
 // mutation is the outcome of plan: the patch, the warnings for the
 // admission response (annotations that were ignored, odd existing volumes),
-// and whether the ServiceAccount names a role at all.
+// whether the ServiceAccount gives credentials at all, and in which mode.
 type mutation struct {
-	patch    []PatchOp
-	warnings []string
-	role     bool
+	patch       []PatchOp
+	warnings    []string
+	role        bool
+	podIdentity bool
 }
 
 // settings are the per-pod values merged from the flags and annotations.
@@ -182,6 +256,12 @@ type settings struct {
 	mountPath   string
 	tokenPath   string
 	skip        map[string]bool
+
+	// The mode's names: Pod Identity (container credentials) or IRSA.
+	podIdentity bool
+	fullURI     string
+	volumeName  string
+	tokenFile   string
 }
 
 func plan(cfg *Config, pod *corev1.Pod, sa *ServiceAccount) (mutation, error) {
@@ -197,18 +277,19 @@ func plan(cfg *Config, pod *corev1.Pod, sa *ServiceAccount) (mutation, error) {
 	var m mutation
 	s, ok := resolve(cfg, pod, sa, &m.warnings)
 	if !ok {
-		return mutation{}, nil
+		return mutation{warnings: m.warnings}, nil
 	}
 
 	m.role = true
+	m.podIdentity = s.podIdentity
 	initContainers, initChanged := mutateContainers(pod.Spec.InitContainers, &s, &m.warnings)
 	containers, mainChanged := mutateContainers(pod.Spec.Containers, &s, &m.warnings)
 	changed := initChanged || mainChanged
 
-	volumeIndex := slices.IndexFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == VolumeName })
+	volumeIndex := slices.IndexFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == s.volumeName })
 	if volumeIndex >= 0 {
 		if v := pod.Spec.Volumes[volumeIndex]; !isTokenVolume(&v) {
-			m.warnings = append(m.warnings, fmt.Sprintf("volume %s already exists and is not a projected service account token; kept as it is", VolumeName))
+			m.warnings = append(m.warnings, fmt.Sprintf("volume %s already exists and is not a projected service account token; kept as it is", s.volumeName))
 		}
 	} else {
 		changed = true
@@ -222,7 +303,7 @@ func plan(cfg *Config, pod *corev1.Pod, sa *ServiceAccount) (mutation, error) {
 		}
 	}
 	if !changed {
-		return mutation{role: true, warnings: m.warnings}, nil
+		return mutation{role: true, podIdentity: s.podIdentity, warnings: m.warnings}, nil
 	}
 	if containers == nil {
 		containers = []corev1.Container{}
@@ -231,28 +312,67 @@ func plan(cfg *Config, pod *corev1.Pod, sa *ServiceAccount) (mutation, error) {
 	if len(initContainers) > 0 {
 		m.patch = append(m.patch, PatchOp{Op: "add", Path: "/spec/initContainers", Value: initContainers})
 	}
+	// The Pod Identity label comes with a patch that gives the pod the
+	// credentials, never alone: a pod whose containers all set their own
+	// variables does not use the association.
+	if s.podIdentity && pod.Labels[PodIdentityLabel] != "enabled" {
+		if len(pod.Labels) == 0 {
+			m.patch = append(m.patch, PatchOp{Op: "add", Path: "/metadata/labels", Value: map[string]string{PodIdentityLabel: "enabled"}})
+		} else {
+			m.patch = append(m.patch, PatchOp{Op: "add", Path: "/metadata/labels/" + escapePointer(PodIdentityLabel), Value: "enabled"})
+		}
+	}
 	return m, nil
 }
 
+// escapePointer escapes a key for a JSON pointer (RFC 6901).
+func escapePointer(key string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
+}
+
 // resolve merges flags and annotations; ok is false when the
-// ServiceAccount names no role.
+// ServiceAccount gives no credentials (no association, no role).
 func resolve(cfg *Config, pod *corev1.Pod, sa *ServiceAccount, warnings *[]string) (s settings, ok bool) {
 	prefix := cfg.prefix() + "/"
 	s.roleARN = strings.TrimSpace(sa.Annotations[prefix+AnnotationRoleARN])
-	if s.roleARN == "" {
+	windows := isWindows(pod)
+	s.podIdentity = sa.PodIdentity
+	if s.podIdentity && windows {
+		// The agent runs on Linux nodes only, as EKS Pod Identity does.
+		s.podIdentity = false
+		if s.roleARN == "" {
+			*warnings = append(*warnings, fmt.Sprintf("service account %s/%s has an EKS Pod Identity association, which Windows pods cannot use; pod not mutated", sa.Namespace, sa.Name))
+		} else {
+			*warnings = append(*warnings, fmt.Sprintf("service account %s/%s has an EKS Pod Identity association, which Windows pods cannot use; the role-arn annotation (IRSA) is used", sa.Namespace, sa.Name))
+		}
+	}
+	if !s.podIdentity && s.roleARN == "" {
 		return s, false
 	}
-	if !roleARNPattern.MatchString(s.roleARN) {
-		*warnings = append(*warnings, fmt.Sprintf("annotation %s%s %s does not look like an IAM role ARN; injected anyway", prefix, AnnotationRoleARN, quote(s.roleARN)))
-	}
 
-	s.audience = cfg.audience()
-	if v, present := sa.Annotations[prefix+AnnotationAudience]; present {
-		if a := strings.TrimSpace(v); a != "" {
-			s.audience = a
-		} else {
-			*warnings = append(*warnings, fmt.Sprintf("annotation %s%s is empty; using %s", prefix, AnnotationAudience, s.audience))
+	if s.podIdentity {
+		if s.roleARN != "" {
+			*warnings = append(*warnings, fmt.Sprintf("service account %s/%s has both an EKS Pod Identity association and annotation %s%s; the association is used and the annotation ignored, as on EKS", sa.Namespace, sa.Name, prefix, AnnotationRoleARN))
 		}
+		s.audience = PodIdentityAudience
+		if _, present := sa.Annotations[prefix+AnnotationAudience]; present {
+			*warnings = append(*warnings, fmt.Sprintf("annotation %s%s is ignored in the EKS Pod Identity mode, whose token audience is %s", prefix, AnnotationAudience, PodIdentityAudience))
+		}
+		s.fullURI = cfg.containerCredentialsURI()
+		s.volumeName, s.tokenFile, s.mountPath = PodIdentityVolumeName, PodIdentityTokenFile, PodIdentityMountPath
+	} else {
+		if !roleARNPattern.MatchString(s.roleARN) {
+			*warnings = append(*warnings, fmt.Sprintf("annotation %s%s %s does not look like an IAM role ARN; injected anyway", prefix, AnnotationRoleARN, quote(s.roleARN)))
+		}
+		s.audience = cfg.audience()
+		if v, present := sa.Annotations[prefix+AnnotationAudience]; present {
+			if a := strings.TrimSpace(v); a != "" {
+				s.audience = a
+			} else {
+				*warnings = append(*warnings, fmt.Sprintf("annotation %s%s is empty; using %s", prefix, AnnotationAudience, s.audience))
+			}
+		}
+		s.volumeName, s.tokenFile, s.mountPath = VolumeName, TokenFile, cfg.mountPath()
 	}
 
 	s.regionalSTS = cfg.RegionalSTS
@@ -284,9 +404,8 @@ func resolve(cfg *Config, pod *corev1.Pod, sa *ServiceAccount, warnings *[]strin
 	}
 
 	s.endpointURL = cfg.STSEndpointURL
-	s.mountPath = cfg.mountPath()
-	s.tokenPath = path.Join(s.mountPath, TokenFile)
-	if isWindows(pod) {
+	s.tokenPath = path.Join(s.mountPath, s.tokenFile)
+	if windows {
 		s.tokenPath = `C:` + strings.ReplaceAll(s.tokenPath, "/", `\`)
 	}
 
@@ -391,14 +510,14 @@ func isTokenVolume(v *corev1.Volume) bool {
 func tokenVolume(s *settings) corev1.Volume {
 	expiration := s.expiration
 	return corev1.Volume{
-		Name: VolumeName,
+		Name: s.volumeName,
 		VolumeSource: corev1.VolumeSource{
 			Projected: &corev1.ProjectedVolumeSource{
 				Sources: []corev1.VolumeProjection{{
 					ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
 						Audience:          s.audience,
 						ExpirationSeconds: &expiration,
-						Path:              TokenFile,
+						Path:              s.tokenFile,
 					},
 				}},
 			},
@@ -429,13 +548,29 @@ func mutateContainers(cs []corev1.Container, s *settings, warnings *[]string) ([
 
 // mutateContainer adds what the container lacks. The rules, per group of
 // variables, are the EKS webhook's, with envFrom consulted for the region
-// and regional STS groups (see doc.go).
+// and regional STS groups (see doc.go). The identity pair is the mode's:
+// AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE, or
+// AWS_CONTAINER_CREDENTIALS_FULL_URI and
+// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
 func mutateContainer(c *corev1.Container, s *settings, warnings *[]string) bool {
 	var identity, region, sts, endpoint bool
+	var preferred []string // variables SDKs prefer over container credentials
 	for _, e := range c.Env {
 		switch e.Name {
 		case EnvRoleARN, EnvWebIdentityToken:
-			identity = true
+			if s.podIdentity {
+				preferred = append(preferred, e.Name)
+			} else {
+				identity = true
+			}
+		case EnvContainerCredentialsFullURI, EnvContainerAuthorizationTokenFile:
+			if s.podIdentity {
+				identity = true
+			}
+		case EnvAccessKeyID:
+			if s.podIdentity {
+				preferred = append(preferred, e.Name)
+			}
 		case EnvRegion, EnvDefaultRegion:
 			region = true
 		case EnvRegionalSTS:
@@ -443,6 +578,9 @@ func mutateContainer(c *corev1.Container, s *settings, warnings *[]string) bool 
 		case EnvSTSEndpointURL:
 			endpoint = true
 		}
+	}
+	if len(preferred) > 0 {
+		*warnings = append(*warnings, fmt.Sprintf("container %s sets %s, which AWS SDKs use before the EKS Pod Identity container credentials", c.Name, strings.Join(preferred, " and ")))
 	}
 	// A container that sets every variable itself is left alone entirely,
 	// without the mount.
@@ -461,7 +599,13 @@ func mutateContainer(c *corev1.Container, s *settings, warnings *[]string) bool 
 			corev1.EnvVar{Name: EnvDefaultRegion, Value: s.region},
 			corev1.EnvVar{Name: EnvRegion, Value: s.region})
 	}
-	if !identity {
+	switch {
+	case identity:
+	case s.podIdentity:
+		add = append(add,
+			corev1.EnvVar{Name: EnvContainerCredentialsFullURI, Value: s.fullURI},
+			corev1.EnvVar{Name: EnvContainerAuthorizationTokenFile, Value: s.tokenPath})
+	default:
 		add = append(add,
 			corev1.EnvVar{Name: EnvRoleARN, Value: s.roleARN},
 			corev1.EnvVar{Name: EnvWebIdentityToken, Value: s.tokenPath})
@@ -478,10 +622,10 @@ func mutateContainer(c *corev1.Container, s *settings, warnings *[]string) bool 
 	hasMount := false
 	for _, vm := range c.VolumeMounts {
 		switch {
-		case vm.Name == VolumeName:
+		case vm.Name == s.volumeName:
 			hasMount = true
 			if path.Clean(vm.MountPath) != path.Clean(s.mountPath) {
-				*warnings = append(*warnings, fmt.Sprintf("container %s mounts %s at %s, not %s; kept as it is", c.Name, VolumeName, vm.MountPath, s.mountPath))
+				*warnings = append(*warnings, fmt.Sprintf("container %s mounts %s at %s, not %s; kept as it is", c.Name, s.volumeName, vm.MountPath, s.mountPath))
 			}
 		case path.Clean(vm.MountPath) == path.Clean(s.mountPath):
 			// Another volume already sits at the mount path: a second
@@ -492,7 +636,7 @@ func mutateContainer(c *corev1.Container, s *settings, warnings *[]string) bool 
 	}
 	if !hasMount {
 		c.VolumeMounts = append(slices.Clip(c.VolumeMounts), corev1.VolumeMount{
-			Name:      VolumeName,
+			Name:      s.volumeName,
 			ReadOnly:  true,
 			MountPath: s.mountPath,
 		})

@@ -31,11 +31,17 @@ type caseConfig struct {
 	Region           string `json:"aws-default-region"`
 	RegionalSTS      bool   `json:"sts-regional-endpoint"`
 	STSEndpointURL   string `json:"sts-endpoint-url"`
+	// PodIdentityAssociations lists the "namespace/serviceAccount" pairs
+	// that have an EKS Pod Identity association: what the webhook's
+	// association lookup would answer.
+	PodIdentityAssociations []string `json:"pod-identity-associations"`
+	CredentialsURI          string   `json:"pod-identity-credentials-uri"`
 }
 
 // TestMutateGolden runs every fixture under testdata/<case>/: pod.yaml (the
 // pod), serviceaccount.yaml (its ServiceAccount; absent means none),
-// config.yaml (flags; absent means defaults), patch.json (the expected
+// config.yaml (flags, and the ServiceAccounts with a Pod Identity
+// association; absent means defaults and none), patch.json (the expected
 // patch) and warnings.txt (expected admission warnings, one per line;
 // absent means none). Beyond the golden comparison, each case checks that
 // Mutate leaves its input alone, that the patch applies to the pod and
@@ -64,7 +70,10 @@ func TestMutateGolden(t *testing.T) {
 func runGolden(t *testing.T, dir string) {
 	pod := readPod(t, filepath.Join(dir, "pod.yaml"))
 	sa := readServiceAccount(t, filepath.Join(dir, "serviceaccount.yaml"))
-	cfg := readConfig(t, filepath.Join(dir, "config.yaml"))
+	cfg, associations := readCaseConfig(t, filepath.Join(dir, "config.yaml"))
+	if sa != nil {
+		sa.PodIdentity = slices.Contains(associations, sa.Namespace+"/"+sa.Name)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config.yaml: %v", err)
 	}
@@ -93,7 +102,8 @@ func runGolden(t *testing.T, dir string) {
 	golden(t, filepath.Join(dir, "warnings.txt"), warnings, false)
 
 	for _, op := range patch {
-		allowed := []string{"/spec/volumes", "/spec/volumes/0", "/spec/containers", "/spec/initContainers"}
+		allowed := []string{"/spec/volumes", "/spec/volumes/0", "/spec/containers", "/spec/initContainers",
+			"/metadata/labels", "/metadata/labels/eks.amazonaws.com~1pod-identity"}
 		if op.Op != "add" || !slices.Contains(allowed, op.Path) {
 			t.Errorf("unexpected operation %s %s", op.Op, op.Path)
 		}
@@ -186,21 +196,24 @@ func readServiceAccount(t *testing.T, name string) *ServiceAccount {
 	return &ServiceAccount{Namespace: sa.Namespace, Name: sa.Name, Annotations: sa.Annotations}
 }
 
-func readConfig(t *testing.T, name string) *Config {
+// readCaseConfig returns a case's Config and its associated
+// ServiceAccounts ("namespace/name").
+func readCaseConfig(t *testing.T, name string) (*Config, []string) {
 	t.Helper()
 	var c caseConfig
 	if _, err := os.Stat(name); err == nil {
 		readYAML(t, name, &c)
 	}
 	return &Config{
-		AnnotationPrefix: c.AnnotationPrefix,
-		TokenAudience:    c.TokenAudience,
-		TokenExpiration:  c.TokenExpiration,
-		MountPath:        c.MountPath,
-		Region:           c.Region,
-		RegionalSTS:      c.RegionalSTS,
-		STSEndpointURL:   c.STSEndpointURL,
-	}
+		AnnotationPrefix:            c.AnnotationPrefix,
+		TokenAudience:               c.TokenAudience,
+		TokenExpiration:             c.TokenExpiration,
+		MountPath:                   c.MountPath,
+		Region:                      c.Region,
+		RegionalSTS:                 c.RegionalSTS,
+		STSEndpointURL:              c.STSEndpointURL,
+		ContainerCredentialsFullURI: c.CredentialsURI,
+	}, c.PodIdentityAssociations
 }
 
 // readYAML decodes a YAML file strictly: unknown fields are errors, so a

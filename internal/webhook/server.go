@@ -52,6 +52,8 @@ type ServerConfig struct {
 
 	// Webhook is the mutation's configuration.
 	Webhook Config
+	// PodIdentity, when set, turns on the EKS Pod Identity mode.
+	PodIdentity *PodIdentityConfig
 
 	// SALookupGracePeriod: see SACacheConfig.GracePeriod. Callers wanting
 	// the default set DefaultSALookupGracePeriod; zero means no wait.
@@ -71,6 +73,18 @@ type ServerConfig struct {
 	Logger *slog.Logger
 	// Metrics, when set, is used instead of a new registry (tests read it).
 	Metrics *Metrics
+}
+
+// PodIdentityConfig configures the EKS Pod Identity mode of Run: the
+// association lookup through the EKS API.
+type PodIdentityConfig struct {
+	// Client reaches irsa's (or EKS's) API; an *eks.Client.
+	Client AssociationLister
+	// ClusterName is the cluster whose associations count.
+	ClusterName string
+	// TTL, NegativeTTL, MaxStale and Timeout of the association cache;
+	// zero means the defaults (see AssociationCacheConfig).
+	TTL, NegativeTTL, MaxStale, Timeout time.Duration
 }
 
 // ConfigError is an operator mistake found before serving: certificate
@@ -130,6 +144,22 @@ func Run(ctx context.Context, cfg ServerConfig) error {
 	if err != nil {
 		return &ConfigError{Err: err}
 	}
+	var associations *AssociationCache
+	if pi := cfg.PodIdentity; pi != nil {
+		associations, err = NewAssociationCache(AssociationCacheConfig{
+			Client:      pi.Client,
+			ClusterName: pi.ClusterName,
+			TTL:         pi.TTL,
+			NegativeTTL: pi.NegativeTTL,
+			MaxStale:    pi.MaxStale,
+			Timeout:     pi.Timeout,
+			Metrics:     m,
+			Logger:      log,
+		})
+		if err != nil {
+			return &ConfigError{Err: err}
+		}
+	}
 
 	ln := cfg.Listener
 	if ln == nil {
@@ -164,8 +194,23 @@ func Run(ctx context.Context, cfg ServerConfig) error {
 
 	h := &Handler{Config: &cfg.Webhook, Lookup: sas, Logger: log, Metrics: m}
 	// The API server allows a webhook up to 30 seconds; the answer may wait
-	// the grace period and one GET on top of the decoding.
+	// the grace period and one GET on top of the decoding, and the
+	// association lookup.
 	writeTimeout := 30*time.Second + cfg.SALookupGracePeriod + defaultFetchTimeout
+	if associations != nil {
+		h.Associations = associations
+		writeTimeout += associations.timeout
+		go func() {
+			// Not fatal: the API may come up after the webhook.
+			if err := associations.Check(ctx); err != nil {
+				if ctx.Err() == nil {
+					log.Error("the EKS API cannot list Pod Identity associations; ServiceAccounts without a role-arn annotation get no credentials until it can", "cluster", associations.Cluster(), "error", err)
+				}
+				return
+			}
+			log.Info("EKS Pod Identity mode on", "cluster", associations.Cluster())
+		}()
+	}
 	srv := &http.Server{
 		Handler:           newMux(h, sas.Synced, m),
 		TLSConfig:         certs.TLSConfig(),

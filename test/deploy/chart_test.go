@@ -293,7 +293,7 @@ func mustRender(t *testing.T, set []string, files ...string) []object {
 	// Every object but the CRDs' is of a Kubernetes API type.
 	for _, o := range objs {
 		switch o.Kind {
-		case "Issuer", "Certificate", "ServiceMonitor":
+		case "Issuer", "Certificate", "ServiceMonitor", "PodMonitor":
 			// CRDs: checked field by field where they matter.
 		default:
 			if o.Typed == nil {

@@ -49,6 +49,9 @@ type serverOptions struct {
 	Env []string
 	// DataDir reuses a data directory (a restart); empty means a fresh one.
 	DataDir string
+	// Addr is the listen address (a restart on the same address); empty
+	// means a free loopback port.
+	Addr string
 }
 
 // startServer starts `irsa up` with a fresh data directory and
@@ -83,9 +86,11 @@ func startServer(t *testing.T, opts serverOptions) *server {
 var errPortTaken = errors.New("port taken")
 
 func tryStartServer(t *testing.T, dataDir, config string, opts serverOptions) (*server, error) {
-	addr, err := freeLoopbackAddr()
-	if err != nil {
-		return nil, err
+	addr, err := opts.Addr, error(nil)
+	if addr == "" {
+		if addr, err = freeLoopbackAddr(); err != nil {
+			return nil, err
+		}
 	}
 	args := []string{"up", "--listen", addr, "--data-dir", dataDir, "--config", config, "--log-level", "debug"}
 	for _, ca := range opts.TrustCAs {

@@ -101,6 +101,11 @@ type webhook struct {
 // ServiceAccounts through kubeconfig and pointing pods at stsURL; name
 // tells its files apart from another webhook's in dir.
 func startWebhook(dir, name, kubeconfig, stsURL string, extraArgs ...string) (*webhook, error) {
+	return startWebhookEnv(dir, name, kubeconfig, stsURL, baseEnv(dir), extraArgs...)
+}
+
+// startWebhookEnv is startWebhook with the process environment env.
+func startWebhookEnv(dir, name, kubeconfig, stsURL string, env []string, extraArgs ...string) (*webhook, error) {
 	caPEM, certPEM, keyPEM, err := servingCertificate()
 	if err != nil {
 		return nil, err
@@ -130,7 +135,7 @@ func startWebhook(dir, name, kubeconfig, stsURL string, extraArgs ...string) (*w
 			"--sts-endpoint-url", stsURL,
 			"--aws-default-region", webhookRegion,
 			"--log-level", "debug"}, extraArgs...)
-		w.proc, err = startProc("irsa webhook ("+name+")", dir, baseEnv(dir), irsaBin, args...)
+		w.proc, err = startProc("irsa webhook ("+name+")", dir, env, irsaBin, args...)
 		if err != nil {
 			return nil, err
 		}

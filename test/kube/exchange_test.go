@@ -5,9 +5,11 @@ package kube
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/google/go-cmp/cmp"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -201,12 +204,21 @@ func TestClusterTokenExchange(t *testing.T) {
 
 	// Register the issuer and the role in irsa through IAM.
 	client := iamClient(t, e.irsa)
+	providerARN := "arn:aws:iam::" + accountID + ":oidc-provider/" + host
 	prov, err := client.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String(issuer), ClientIDList: []string{stsAudience}})
-	if err != nil {
+	var exists *iamtypes.EntityAlreadyExistsException
+	switch {
+	case errors.As(err, &exists):
+		// TestPodIdentityInCluster declared the cluster (which registers
+		// its issuer) first; the registration must be the same.
+		got, gerr := client.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(providerARN)})
+		if gerr != nil || !slices.Contains(got.ClientIDList, stsAudience) {
+			t.Fatalf("provider %s exists, but GetOpenIDConnectProvider = %v, %v", providerARN, got, gerr)
+		}
+	case err != nil:
 		t.Fatalf("CreateOpenIDConnectProvider %s: %v", issuer, err)
-	}
-	if got, want := aws.ToString(prov.OpenIDConnectProviderArn), "arn:aws:iam::"+accountID+":oidc-provider/"+host; got != want {
-		t.Errorf("provider ARN = %q, want %q", got, want)
+	case aws.ToString(prov.OpenIDConnectProviderArn) != providerARN:
+		t.Errorf("provider ARN = %q, want %q", aws.ToString(prov.OpenIDConnectProviderArn), providerARN)
 	}
 	const role, sa = "kube-reader", "kube-reader"
 	if _, err := client.CreateRole(ctx, &iam.CreateRoleInput{

@@ -21,13 +21,17 @@ const (
 
 // QueryAudit runs one SELECT (or WITH … SELECT) statement of the operator's,
 // typically over the events view, and returns its column names and rows.
-// It refuses anything else; and it runs in a read-only transaction on the
-// read pool, whose connections are query_only, so a write smuggled into a
-// WITH fails in SQLite. At most maxRows rows come back (DefaultQueryRows
-// when maxRows ≤ 0): when the query has more, they come with ErrRowLimit.
-// The query is interrupted after timeout (DefaultQueryTimeout when ≤ 0).
-// Values are as the driver gives them: int64, float64, string, []byte
-// (BLOBs) or nil.
+// It refuses anything else; and it runs in a read-only transaction, so a
+// write smuggled into a WITH fails: on SQLite on the read pool, whose
+// connections are query_only; on PostgreSQL on a connection of its own,
+// closed afterwards (see queryPostgres). At most maxRows rows come back
+// (DefaultQueryRows when maxRows ≤ 0): when the query has more, they come
+// with ErrRowLimit. The query is interrupted after timeout
+// (DefaultQueryTimeout when ≤ 0). Values are as the driver gives them:
+// int64, float64, bool, time.Time, string (JSON included), []byte (BLOBs,
+// bytea) or nil. On PostgreSQL, a result column named as a column of the
+// events view folded to lower case (eventname) gets its CloudTrail name
+// back (eventName).
 func (s *Store) QueryAudit(ctx context.Context, query string, maxRows int, timeout time.Duration) ([]string, [][]any, error) {
 	const op = "audit query"
 	if err := checkSelect(query); err != nil {
@@ -42,49 +46,89 @@ func (s *Store) QueryAudit(ctx context.Context, query string, maxRows int, timeo
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, nil, failed(op, err)
+	run := s.dialect.query
+	if run == nil {
+		run = queryReadOnly
 	}
-	defer tx.Rollback() //nolint:errcheck // nothing was written
-	rows, err := tx.QueryContext(ctx, query)
-	if err != nil {
-		return nil, nil, queryFailed(ctx, op, timeout, err)
-	}
-	defer rows.Close() //nolint:errcheck // rows.Err reports what matters
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, nil, failed(op, err)
-	}
+	var cols []string
 	out := [][]any{}
-	for rows.Next() {
-		if len(out) == maxRows {
-			return cols, out, fmt.Errorf("sqlstore: %s: %w (%d)", op, ErrRowLimit, maxRows)
+	err := run(ctx, s, query, timeout, func(rows *sql.Rows) error {
+		var err error
+		if cols, err = rows.Columns(); err != nil {
+			return err
 		}
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
+		types, err := rows.ColumnTypes()
+		if err != nil {
+			return err
 		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, nil, failed(op, err)
-		}
-		for i, v := range vals {
-			if b, ok := v.([]byte); ok {
-				vals[i] = append([]byte{}, b...)
+		for rows.Next() {
+			if len(out) == maxRows {
+				return errRowLimit
 			}
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			for i, v := range vals {
+				if b, ok := v.([]byte); ok {
+					if isJSONType(types[i].DatabaseTypeName()) {
+						vals[i] = string(b) // JSON is text, not a BLOB
+					} else {
+						vals[i] = append([]byte{}, b...)
+					}
+				}
+			}
+			out = append(out, vals)
 		}
-		out = append(out, vals)
+		return rows.Err()
+	})
+	if rename := s.dialect.columnName; rename != nil {
+		for i, c := range cols {
+			cols[i] = rename(c)
+		}
 	}
-	if err := rows.Err(); err != nil {
+	switch {
+	case errors.Is(err, errRowLimit):
+		return cols, out, fmt.Errorf("sqlstore: %s: %w (%d)", op, ErrRowLimit, maxRows)
+	case err != nil:
 		return nil, nil, queryFailed(ctx, op, timeout, err)
 	}
 	return cols, out, nil
 }
 
+// errRowLimit stops the scan of a query's rows at the limit.
+var errRowLimit = errors.New("row limit")
+
+// isJSONType reports whether a column of the named database type holds
+// JSON text.
+func isJSONType(name string) bool {
+	return strings.EqualFold(name, "JSON") || strings.EqualFold(name, "JSONB")
+}
+
+// queryReadOnly runs an audit query in a read-only transaction of the read
+// pool, interrupted when ctx ends (SQLite, whose read connections are
+// query_only).
+func queryReadOnly(ctx context.Context, s *Store, query string, _ time.Duration, each func(*sql.Rows) error) error {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // nothing was written
+	rows, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close() //nolint:errcheck // rows.Err reports what matters
+	return each(rows)
+}
+
 // queryFailed names a timeout as such.
 func queryFailed(ctx context.Context, op string, timeout time.Duration, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("sqlstore: %s: interrupted after %v: %w", op, timeout, context.DeadlineExceeded)
 	}
 	return failed(op, err)

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -72,5 +73,28 @@ func BenchmarkUpdateRole(b *testing.B) {
 		}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkAppendAudit appends batches of audit records of the size an
+// AssumeRoleWithWebIdentity event has, one synced transaction per batch;
+// ns/op is per record.
+func BenchmarkAppendAudit(b *testing.B) {
+	event := []byte(`{"eventVersion":"1.08","userIdentity":{"type":"WebIdentityUser","principalId":"arn:aws:iam::000000000000:oidc-provider/oidc.irsa.local/id/0123456789ABCDEF:sts.amazonaws.com:system:serviceaccount:production:s3-reader","userName":"system:serviceaccount:production:s3-reader","identityProvider":"arn:aws:iam::000000000000:oidc-provider/oidc.irsa.local/id/0123456789ABCDEF"},"eventTime":"2026-11-23T10:00:00Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRoleWithWebIdentity","awsRegion":"us-east-1","sourceIPAddress":"10.0.0.1","userAgent":"aws-sdk-go-v2/1.39.0 os/linux lang/go#1.26","requestParameters":{"roleArn":"arn:aws:iam::000000000000:role/s3-reader","roleSessionName":"1763891234567890123","durationSeconds":3600},"responseElements":{"credentials":{"accessKeyId":"ASIAAAAAAAAAAAAAAAAA","expiration":"Nov 23, 2026, 11:00:00 AM"},"subjectFromWebIdentityToken":"system:serviceaccount:production:s3-reader","assumedRoleUser":{"assumedRoleId":"AROA0123456789ABCDEFG:1763891234567890123","arn":"arn:aws:sts::000000000000:assumed-role/s3-reader/1763891234567890123"},"provider":"arn:aws:iam::000000000000:oidc-provider/oidc.irsa.local/id/0123456789ABCDEF","audience":"sts.amazonaws.com"},"requestID":"0b8d4c6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f","eventID":"0b8d4c6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"000000000000","eventCategory":"Management","tokenHash":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}`)
+	for _, batch := range []int{1, 8, 32, 128} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			s := benchStore(b)
+			recs := make([]store.AuditRecord, batch)
+			for i := range recs {
+				recs[i] = store.AuditRecord{Event: event, EventTime: time.Now(), EventSource: "sts.amazonaws.com", EventName: "AssumeRoleWithWebIdentity",
+					SourceIP: "10.0.0.1", AccountID: "000000000000", Principal: "system:serviceaccount:production:s3-reader", RoleARN: "arn:aws:iam::000000000000:role/s3-reader"}
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i += batch {
+				if _, err := s.AppendAudit(b.Context(), recs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -1,14 +1,22 @@
 // Package sqlstore owns the SQL backends of the persistence contract: a
-// store.Store on SQLite (modernc.org/sqlite, pure Go) today and on PostgreSQL
-// later, with the schema in numbered, embedded migrations per dialect
-// (migrations/<dialect>/NNNN_name.sql, recorded in schema_migrations).
+// store.Store on SQLite (modernc.org/sqlite, pure Go; OpenSQLite) and on
+// PostgreSQL (pgx's database/sql driver; OpenPostgres), with the schema in
+// numbered, embedded migrations per dialect (migrations/<dialect>/
+// NNNN_name.sql, recorded in schema_migrations; version N is the same
+// schema on both).
 //
 // The queries are written once, in SQL both engines accept ($N
 // placeholders, ON CONFLICT … DO, substr, no engine-specific functions or
 // casts), and every list is sorted in Go, so no result depends on a
-// collation. What differs between engines is small and kept apart: how the
-// connections are opened (sqlite.go), the column types of the migrations,
-// and how a unique violation is recognized (the dialect type).
+// collation. What differs between engines is small and kept apart in the
+// dialect type: how the connections are opened (sqlite.go, postgres.go),
+// the column types of the migrations, how a unique violation is
+// recognized, the isolation of read transactions (PostgreSQL reads in
+// REPEATABLE READ, for one snapshot per aggregate), how the audit chain's
+// appenders are serialized (SQLite's single writer; a table lock on
+// PostgreSQL, where replicas write at once), and how an audit query is
+// confined (query_only connections; a read-only transaction with a
+// statement timeout on a connection that is closed afterwards).
 //
 // Updates are read-modify-write closures run in one transaction. The write
 // is guarded by the row's version column (UPDATE … SET …, version =

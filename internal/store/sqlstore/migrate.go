@@ -67,6 +67,14 @@ func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
 // migration leaves the schema as it was. A database that has migrations this
 // binary does not know (written by a newer irsa) is refused.
 func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, dir string) (int, error) {
+	return migrateLocked(ctx, db, fsys, dir, "")
+}
+
+// migrateLocked is migrate with lock, when not empty, run first in the
+// transaction: on engines whose writers do not exclude each other (on
+// PostgreSQL, two processes could both see no schema_migrations and both
+// create it), it makes migrations of one database run one at a time.
+func migrateLocked(ctx context.Context, db *sql.DB, fsys fs.FS, dir, lock string) (int, error) {
 	ms, err := loadMigrations(fsys, dir)
 	if err != nil {
 		return 0, err
@@ -76,6 +84,11 @@ func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, dir string) (int, erro
 		return 0, fmt.Errorf("migrations: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if lock != "" {
+		if _, err := tx.ExecContext(ctx, lock); err != nil {
+			return 0, fmt.Errorf("migrations: lock: %w", err)
+		}
+	}
 
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    BIGINT NOT NULL PRIMARY KEY,

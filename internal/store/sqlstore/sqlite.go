@@ -15,7 +15,7 @@ import (
 )
 
 // sqliteDialect is SQLite through modernc.org/sqlite.
-var sqliteDialect = dialect{name: "sqlite", isUnique: sqliteUnique}
+var sqliteDialect = dialect{name: "sqlite", isUnique: sqliteUnique, rebind: questionMarks}
 
 // busyTimeoutMillis is how long a SQLite connection waits for a lock held
 // by another process (another irsa on the same file, `irsa apply` next to

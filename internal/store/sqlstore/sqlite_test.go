@@ -136,6 +136,11 @@ func TestPragmas(t *testing.T) {
 func TestCascade(t *testing.T) {
 	s := openTemp(t)
 	defer s.Close()
+	testCascade(t, s)
+}
+
+// testCascade deletes a role and a policy and finds their child rows gone.
+func testCascade(t *testing.T, s *Store) {
 	ctx := t.Context()
 	r := store.Role{AccountID: "000000000000", Name: "R",
 		InlinePolicies:     []store.InlinePolicy{{Name: "a", Document: "{}"}, {Name: "b", Document: "{}"}},
@@ -227,8 +232,12 @@ func TestTwoStoresOneFile(t *testing.T) {
 // TestErrorsAreWrapped shows that failures of the database are reported with
 // the operation, keep their cause, and are never mistaken for a sentinel.
 func TestErrorsAreWrapped(t *testing.T) {
+	testErrorsAreWrapped(t, openTemp(t))
+}
+
+// testErrorsAreWrapped closes s and checks the errors of its methods.
+func testErrorsAreWrapped(t *testing.T, s *Store) {
 	ctx := t.Context()
-	s := openTemp(t)
 	if err := s.CreateRole(ctx, store.Role{AccountID: "000000000000", Name: "R"}); err != nil {
 		t.Fatal(err)
 	}
@@ -452,9 +461,14 @@ func TestCanceledContext(t *testing.T) {
 // writer never lets happen through the public API: the write must fail with
 // ErrConflict and change nothing.
 func TestStaleVersionConflicts(t *testing.T) {
-	ctx := t.Context()
 	s := openTemp(t)
 	defer s.Close()
+	testStaleVersionConflicts(t, s)
+}
+
+// testStaleVersionConflicts is TestStaleVersionConflicts on any store.
+func testStaleVersionConflicts(t *testing.T, s *Store) {
+	ctx := t.Context()
 	const acct = "000000000000"
 
 	t.Run("role", func(t *testing.T) {

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/irsa-dev/irsa/internal/store"
 )
@@ -37,10 +39,21 @@ type stmtKey struct {
 // statements lists the SQL of the package, registered by stmt.
 var statements []string
 
+// dialectStatements lists, by dialect name, the SQL that only one engine
+// runs (registered by dialectStmt).
+var dialectStatements = map[string][]string{}
+
 // stmt registers a statement to prepare when a Store opens. Every query the
 // package runs goes through it, as a package-level variable.
 func stmt(query string) string {
 	statements = append(statements, query)
+	return query
+}
+
+// dialectStmt registers a statement that only the named dialect runs, to
+// prepare when a Store of that dialect opens.
+func dialectStmt(dialect, query string) string {
+	dialectStatements[dialect] = append(dialectStatements[dialect], query)
 	return query
 }
 
@@ -57,8 +70,12 @@ func (s *Store) prepareAll(ctx context.Context) error {
 		if _, done := s.stmts[stmtKey{db, statements[0]}]; done {
 			continue // one pool for both
 		}
-		for _, q := range statements {
-			st, err := db.PrepareContext(ctx, q)
+		for _, q := range slices.Concat(statements, dialectStatements[s.dialect.name]) {
+			text := q
+			if s.dialect.rebind != nil {
+				text = s.dialect.rebind(q)
+			}
+			st, err := db.PrepareContext(ctx, text)
 			if err != nil {
 				return fmt.Errorf("prepare %q: %w", q, err)
 			}
@@ -76,6 +93,26 @@ type dialect struct {
 	name string
 	// isUnique reports whether err is a unique or primary key violation.
 	isUnique func(err error) bool
+	// rebind, when set, rewrites a registered statement ($1, $2, …
+	// placeholders) into the text the engine prepares.
+	rebind func(query string) string
+	// lockAudit, when set, is run in AppendAudit's transaction before the
+	// head of the chain is read, to serialize appenders that the engine
+	// would otherwise let run at once (PostgreSQL).
+	lockAudit string
+	// lockMigrations, when set, is run first in the migration transaction,
+	// so that processes opening one new database migrate it one at a time.
+	lockMigrations string
+	// query, when set, runs an audit query for QueryAudit (see
+	// auditquery.go); nil runs it in a read-only transaction of the read
+	// pool.
+	query func(ctx context.Context, s *Store, query string, timeout time.Duration, each func(*sql.Rows) error) error
+	// readIsolation is the isolation level of readTx's transactions: one
+	// snapshot for all their statements (SQLite's transactions always have
+	// one; PostgreSQL's READ COMMITTED takes one per statement).
+	readIsolation sql.IsolationLevel
+	// columnName, when set, renames a result column of QueryAudit.
+	columnName func(string) string
 }
 
 // Close closes the database. Calls after the first do nothing. The prepared
@@ -165,7 +202,7 @@ func (q querier) QueryRowContext(ctx context.Context, query string, args ...any)
 // readTx runs fn in a read-only transaction, so that the queries of one
 // aggregate see one snapshot.
 func (s *Store) readTx(ctx context.Context, op string, fn func(q querier) error) error {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.dialect.readIsolation})
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s: begin: %w", op, err)
 	}

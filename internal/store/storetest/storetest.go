@@ -62,6 +62,10 @@ var suite = []struct {
 	{"Audit", testAudit},
 	{"AuditZeroFields", testAuditZeroFields},
 	{"AuditConcurrent", testAuditConcurrent},
+	{"Clusters", testClusters},
+	{"PodIdentityAssociations", testPodIdentityAssociations},
+	{"PodIdentityNoAliasing", testPodIdentityNoAliasing},
+	{"ConflictPodIdentityAssociation", testConflictPodIdentityAssociation},
 }
 
 // Run runs the conformance suite. open must return a new, empty store each

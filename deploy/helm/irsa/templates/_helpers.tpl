@@ -134,4 +134,129 @@ Fails on an unknown mode.
 {{- if not (regexMatch "^[0-9]{12}$" (toString .Values.server.accountId)) }}
 {{- fail (printf "server.accountId must be 12 digits, got %q" (toString .Values.server.accountId)) }}
 {{- end }}
+{{- include "irsa.validatePodIdentity" . }}
+{{- end }}
+
+{{- define "irsa.agentName" -}}
+{{- printf "%s-agent" (include "irsa.fullname" .) }}
+{{- end }}
+
+{{- define "irsa.agentServiceAccountName" -}}
+{{- if .Values.podIdentity.agent.serviceAccount.create }}
+{{- default (include "irsa.agentName" .) .Values.podIdentity.agent.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.podIdentity.agent.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* irsa's EKS and EKS Auth endpoint for the webhook and the agents, or "". */}}
+{{- define "irsa.podIdentityEndpoint" -}}
+{{- if .Values.podIdentity.endpoint }}
+{{- .Values.podIdentity.endpoint }}
+{{- else if .Values.server.enabled }}
+{{- printf "http://%s.%s.svc:%d" (include "irsa.fullname" .) .Release.Namespace (int .Values.server.port) }}
+{{- end }}
+{{- end }}
+
+{{/* The region the EKS and EKS Auth calls are signed for. */}}
+{{- define "irsa.podIdentityRegion" -}}
+{{- default .Values.server.region .Values.podIdentity.region }}
+{{- end }}
+
+{{/*
+The agent's credentials endpoint as pods reach it
+(AWS_CONTAINER_CREDENTIALS_FULL_URI): podIdentity.credentialsUri, else the
+first bind host and the port.
+*/}}
+{{- define "irsa.podIdentityCredentialsUri" -}}
+{{- if .Values.podIdentity.credentialsUri }}
+{{- .Values.podIdentity.credentialsUri }}
+{{- else }}
+{{- $host := first .Values.podIdentity.agent.bindHosts }}
+{{- $port := int .Values.podIdentity.agent.port }}
+{{- if eq $port 80 }}
+{{- printf "http://%s/v1/credentials" $host }}
+{{- else }}
+{{- printf "http://%s:%d/v1/credentials" $host $port }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The AWS credentials the webhook (Pod Identity mode) and the agents sign
+their calls to irsa with: a role assumed with web identity through irsa's
+STS (the pod gets a projected token for sts.amazonaws.com: the webhook does
+not mutate its own pods), or the keys of a Secret. IMDS is off, so that a
+node's own role never signs calls meant for irsa.
+Include with (list $ "ENV"|"VOLUME"|"MOUNT").
+*/}}
+{{- define "irsa.podIdentityCredentials" -}}
+{{- $root := index . 0 }}
+{{- $part := index . 1 }}
+{{- $c := $root.Values.podIdentity.credentials }}
+{{- if eq $part "ENV" }}
+- name: AWS_REGION
+  value: {{ include "irsa.podIdentityRegion" $root | quote }}
+- name: AWS_EC2_METADATA_DISABLED
+  value: "true"
+{{- if $c.roleArn }}
+- name: AWS_ROLE_ARN
+  value: {{ $c.roleArn | quote }}
+- name: AWS_WEB_IDENTITY_TOKEN_FILE
+  value: /var/run/secrets/eks.amazonaws.com/serviceaccount/token
+- name: AWS_ROLE_SESSION_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+{{- with include "irsa.stsEndpointUrl" $root }}
+- name: AWS_ENDPOINT_URL_STS
+  value: {{ . | quote }}
+{{- end }}
+{{- else if $c.secretName }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ $c.secretName }}
+      key: {{ $c.accessKeyIdKey }}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $c.secretName }}
+      key: {{ $c.secretAccessKeyKey }}
+{{- end }}
+{{- else if and (eq $part "VOLUME") $c.roleArn }}
+- name: aws-iam-token
+  projected:
+    sources:
+      - serviceAccountToken:
+          audience: sts.amazonaws.com
+          expirationSeconds: 86400
+          path: token
+{{- else if and (eq $part "MOUNT") $c.roleArn }}
+- name: aws-iam-token
+  mountPath: /var/run/secrets/eks.amazonaws.com/serviceaccount
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/* Checks of the podIdentity values. */}}
+{{- define "irsa.validatePodIdentity" -}}
+{{- $p := .Values.podIdentity }}
+{{- if $p.enabled }}
+{{- if not (regexMatch "^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$" (toString $p.clusterName)) }}
+{{- fail (printf "podIdentity.clusterName must be an EKS cluster name (the name the associations are created under), got %q" (toString $p.clusterName)) }}
+{{- end }}
+{{- if not (include "irsa.podIdentityEndpoint" .) }}
+{{- fail "podIdentity.endpoint is required when server.enabled is false: the URL of irsa's EKS and EKS Auth API" }}
+{{- end }}
+{{- if and $p.credentials.roleArn $p.credentials.secretName }}
+{{- fail "podIdentity.credentials: set roleArn or secretName, not both" }}
+{{- end }}
+{{- if not (or $p.credentials.roleArn $p.credentials.secretName) }}
+{{- fail "podIdentity.credentials.roleArn or podIdentity.credentials.secretName is required: the webhook and the agents sign their calls to irsa with it" }}
+{{- end }}
+{{- if not $p.agent.bindHosts }}
+{{- fail "podIdentity.agent.bindHosts must name at least one address" }}
+{{- end }}
+{{- end }}
 {{- end }}
