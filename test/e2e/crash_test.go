@@ -89,7 +89,7 @@ func TestCrashKeepsEveryIssuedCredentialAudited(t *testing.T) {
 	// A last, uninterrupted round: the server still serves after the
 	// crashes, and stops cleanly.
 	srv = startServer(t, serverOptions{DataDir: dataDir})
-	srv.Secrets.addToken(token, "token minted before the crashes")
+	srv.Secrets.AddToken(token, "token minted before the crashes")
 	res := runCrashLoad(t, srv, token, received, crashCleanCalls, 0)
 	if res.ok != crashCleanCalls {
 		t.Errorf("after the restarts, %d of %d requests got credentials", res.ok, crashCleanCalls)
@@ -364,7 +364,7 @@ func (s *server) crash(t *testing.T, received *crashIssued) bool {
 			}
 		}
 		stdout, stderr := s.stdout.String(), s.stderr.String()
-		for _, leak := range s.Secrets.findIn(map[string]string{"stdout": stdout, "stderr": stderr}) {
+		for _, leak := range s.Secrets.FindIn(map[string]string{"stdout": stdout, "stderr": stderr}) {
 			t.Errorf("the killed server's %s", leak)
 		}
 		for _, leak := range received.findIn(stdout + stderr) {

@@ -166,8 +166,8 @@ func TestEKSPodIdentityWithTheAWSCLI(t *testing.T) {
 	}
 	run(&assumed, "eks-auth", "assume-role-for-pod-identity", "--cluster-name", quickstartCluster, "--token", tok)
 	c := assumed.Credentials
-	srv.Secrets.add(c.SecretAccessKey, "pod identity secret access key")
-	srv.Secrets.add(c.SessionToken, "pod identity session token")
+	srv.Secrets.Add(c.SecretAccessKey, "pod identity secret access key")
+	srv.Secrets.Add(c.SessionToken, "pod identity session token")
 	if assumed.Subject.Namespace != "team-a" || assumed.Subject.ServiceAccount != "app" || assumed.Audience != "pods.eks.amazonaws.com" ||
 		assumed.PodIdentityAssociation.AssociationArn != assocARN || assumed.PodIdentityAssociation.AssociationID != a.AssociationID ||
 		!validPodSession(assumed.AssumedRoleUser.Arn, "pod-app", "eks-quickstart-web-5d8f7-abcde") ||
@@ -197,8 +197,8 @@ func TestEKSPodIdentityWithTheAWSCLI(t *testing.T) {
 		Credentials     struct{ SecretAccessKey, SessionToken string }
 	}
 	run(&declared, "eks-auth", "assume-role-for-pod-identity", "--cluster-name", quickstartCluster, "--token", readToken(t, declaredFile))
-	srv.Secrets.add(declared.Credentials.SecretAccessKey, "declared association's secret access key")
-	srv.Secrets.add(declared.Credentials.SessionToken, "declared association's session token")
+	srv.Secrets.Add(declared.Credentials.SecretAccessKey, "declared association's secret access key")
+	srv.Secrets.Add(declared.Credentials.SessionToken, "declared association's session token")
 	if !validPodSession(declared.AssumedRoleUser.Arn, "s3-reader-pod-identity", "eks-quickstart-reports-0") {
 		t.Errorf("the declared association's session is %s", declared.AssumedRoleUser.Arn)
 	}

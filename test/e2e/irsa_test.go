@@ -129,7 +129,7 @@ func webIdentityCases(t *testing.T, srv *server, ext, unregistered *tokenIssuer,
 	dir := t.TempDir()
 	now := time.Now()
 	write := func(name, token, suffix string) string {
-		srv.Secrets.addToken(token, "token "+name)
+		srv.Secrets.AddToken(token, "token "+name)
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, []byte(token+suffix), 0o600); err != nil {
 			t.Fatal(err)
@@ -198,7 +198,7 @@ func copyTestdata(t *testing.T, srv *server, dir, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Secrets.addToken(strings.TrimSpace(string(raw)), "seed-example "+name)
+	srv.Secrets.AddToken(strings.TrimSpace(string(raw)), "seed-example "+name)
 	path := filepath.Join(dir, "seed-"+name)
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		t.Fatal(err)
@@ -242,8 +242,8 @@ func checkAssumedRole(t *testing.T, srv *server, id identity, role, wantSession,
 	if id.Error != nil {
 		t.Fatalf("want the assumed role %s, got error %+v", role, *id.Error)
 	}
-	srv.Secrets.add(id.SecretAccessKey, "secret access key of a session of "+role)
-	srv.Secrets.add(id.SessionToken, "session token of a session of "+role)
+	srv.Secrets.Add(id.SecretAccessKey, "secret access key of a session of "+role)
+	srv.Secrets.Add(id.SessionToken, "session token of a session of "+role)
 	if id.Account != accountID {
 		t.Errorf("Account = %q, want %q", id.Account, accountID)
 	}
@@ -414,7 +414,7 @@ func webIdentityLoop(t *testing.T, srv *server, spec *iamSpec, c stsClient) {
 		wantCode  string
 	}{{spec.Namespace, ""}, {spec.Namespace + "-other", "AccessDenied"}} {
 		tok := spec.issuer.sign(t, spec.issuer.projectedClaims(tc.namespace, spec.ServiceAccount, []string{stsAudience}, now, now.Add(time.Hour)))
-		srv.Secrets.addToken(tok, "token of "+tc.namespace+" for "+spec.RoleName)
+		srv.Secrets.AddToken(tok, "token of "+tc.namespace+" for "+spec.RoleName)
 		file := filepath.Join(dir, tc.namespace)
 		if err := os.WriteFile(file, []byte(tok+"\n"), 0o600); err != nil {
 			t.Fatal(err)

@@ -32,9 +32,9 @@ func TestRestartKeepsState(t *testing.T) {
 	first.Stop(t)
 
 	second := startServer(t, serverOptions{DataDir: first.DataDir})
-	second.Secrets.addToken(readToken(t, tokenFile), "token minted before the restart")
-	second.Secrets.add(before.SecretAccessKey, "secret key of the session issued before the restart")
-	second.Secrets.add(before.SessionToken, "session token issued before the restart")
+	second.Secrets.AddToken(readToken(t, tokenFile), "token minted before the restart")
+	second.Secrets.Add(before.SecretAccessKey, "secret key of the session issued before the restart")
+	second.Secrets.Add(before.SessionToken, "session token issued before the restart")
 	rootAfter, err := os.ReadFile(second.rootCredentialsFile())
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func TestRootKeyFromEnvironment(t *testing.T) {
 	const keyID = "AKIAE2ETESTROOTKEY01"
 	secret := "e2e/" + randomHex(18)
 	srv := startServer(t, serverOptions{Env: []string{"IRSA_ROOT_ACCESS_KEY_ID=" + keyID, "IRSA_ROOT_SECRET_ACCESS_KEY=" + secret}})
-	srv.Secrets.add(secret, "root secret access key from IRSA_ROOT_SECRET_ACCESS_KEY")
+	srv.Secrets.Add(secret, "root secret access key from IRSA_ROOT_SECRET_ACCESS_KEY")
 	raw, err := os.ReadFile(srv.rootCredentialsFile())
 	if err != nil {
 		t.Fatal(err)

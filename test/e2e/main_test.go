@@ -3,14 +3,14 @@
 package e2e
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/irsa-dev/irsa/test/internal/testutil"
 )
 
 var (
@@ -42,7 +42,7 @@ func run(m *testing.M) int {
 	if f := flag.Lookup("test.list"); f != nil && f.Value.String() != "" {
 		return m.Run()
 	}
-	root, err := findModuleRoot()
+	root, err := testutil.ModuleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
@@ -59,50 +59,11 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	irsaBin = filepath.Join(tmp, "irsa")
-	build := exec.Command(goTool(), append(append([]string{"build"}, irsaBuildFlags...), "-o", irsaBin, "./cmd/irsa")...)
+	build := exec.Command(testutil.GoTool(), append(append([]string{"build"}, irsaBuildFlags...), "-o", irsaBin, "./cmd/irsa")...)
 	build.Dir = moduleRoot
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/irsa: %v\n%s", err, out)
 		return 1
 	}
 	return m.Run()
-}
-
-// findModuleRoot asks the go command where this package's go.mod is.
-func findModuleRoot() (string, error) {
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(goTool(), "env", "GOMOD")
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go env GOMOD: %v: %s", err, stderr.String())
-	}
-	gomod := strings.TrimSpace(stdout.String())
-	if gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("go env GOMOD found no go.mod above %s", mustGetwd())
-	}
-	return filepath.Dir(gomod), nil
-}
-
-// goTool is the go command of the toolchain running the tests, falling back
-// to the one on PATH.
-func goTool() string {
-	if root := os.Getenv("GOROOT"); root != "" {
-		if p := filepath.Join(root, "bin", "go"); isExecutable(p) {
-			return p
-		}
-	}
-	return "go"
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
-}
-
-func mustGetwd() string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "."
-	}
-	return wd
 }

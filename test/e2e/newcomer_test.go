@@ -35,7 +35,7 @@ func TestNewcomerLines(t *testing.T) {
 		t.Fatalf("the pasted lines failed (exit %d):\n%s\nstdout:\n%s\nstderr:\n%s", code, script, stdout, stderr)
 	}
 	if raw, err := os.ReadFile(tokenFile); err == nil {
-		srv.Secrets.addToken(strings.TrimSpace(string(raw)), "token of the welcome lines")
+		srv.Secrets.AddToken(strings.TrimSpace(string(raw)), "token of the welcome lines")
 	}
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	var got []string

@@ -57,7 +57,7 @@ func startAgent(t *testing.T, srv *server, cluster string, extra ...string) *age
 	t.Cleanup(func() {
 		a.stop()
 		out := a.out.String()
-		for _, f := range srv.Secrets.findIn(map[string]string{"irsa agent": out}) {
+		for _, f := range srv.Secrets.FindIn(map[string]string{"irsa agent": out}) {
 			t.Error(f)
 		}
 		if t.Failed() {
@@ -221,8 +221,8 @@ func TestPodIdentityAgent(t *testing.T) {
 				if id.Error != nil {
 					t.Fatalf("%s: %+v", c.name, id.Error)
 				}
-				srv.Secrets.add(id.SecretAccessKey, c.name+"'s secret key")
-				srv.Secrets.add(id.SessionToken, c.name+"'s session token")
+				srv.Secrets.Add(id.SecretAccessKey, c.name+"'s secret key")
+				srv.Secrets.Add(id.SessionToken, c.name+"'s session token")
 				if !sessionRE.MatchString(id.Arn) || id.Account != accountID || !strings.HasPrefix(id.AccessKeyID, "ASIA") {
 					t.Errorf("%s: GetCallerIdentity = %s %s %s, want the association's role with an eks-quickstart-s3-reader-7d-UUID session", c.name, id.Arn, id.Account, id.AccessKeyID)
 				}
@@ -235,8 +235,8 @@ func TestPodIdentityAgent(t *testing.T) {
 		if code != 200 || creds.AccountID != accountID || !strings.HasPrefix(creds.AccessKeyID, "ASIA") || creds.SecretAccessKey == "" || creds.Token == "" {
 			t.Fatalf("agent: %d %s", code, redactJSON(body))
 		}
-		srv.Secrets.add(creds.SecretAccessKey, "agent secret key")
-		srv.Secrets.add(creds.Token, "agent session token")
+		srv.Secrets.Add(creds.SecretAccessKey, "agent secret key")
+		srv.Secrets.Add(creds.Token, "agent session token")
 		if left := time.Until(creds.Expiration); left < 5*time.Hour || left > 6*time.Hour+time.Minute {
 			t.Errorf("credentials expire in %v, want the 6 hours EKS Pod Identity gives (the role allows them)", left)
 		}
@@ -274,8 +274,8 @@ func TestPodIdentityAgent(t *testing.T) {
 			if c.AccessKeyID == "" {
 				return errors.New("no credentials from the agent")
 			}
-			srv.Secrets.add(c.SecretAccessKey, "chained secret")
-			srv.Secrets.add(c.Token, "chained session token")
+			srv.Secrets.Add(c.SecretAccessKey, "chained secret")
+			srv.Secrets.Add(c.Token, "chained session token")
 			cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 				Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.Token)}
 			_, err := sts.NewFromConfig(cfg).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + accountID + ":role/next"), RoleSessionName: aws.String("chained")})

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -185,24 +184,24 @@ func (s *server) stop(t *testing.T) {
 	stdout, stderr := s.stdout.String(), s.stderr.String()
 	// The audit trail, too, must hold no token, secret key or session token.
 	trail, events := s.auditTrail(t)
-	for _, leak := range s.Secrets.findIn(map[string]string{"audit trail": trail}) {
+	for _, leak := range s.Secrets.FindIn(map[string]string{"audit trail": trail}) {
 		t.Errorf("the server's %s", leak)
 	}
-	t.Logf("audit trail: %d events scanned for %d secrets", events, s.Secrets.len())
+	t.Logf("audit trail: %d events scanned for %d secrets", events, s.Secrets.Len())
 	if strings.Contains(stderr, "WARNING: DATA RACE") {
 		t.Errorf("the race detector found a data race in irsa up (report in its stderr below)")
 	}
-	for _, leak := range s.Secrets.findIn(map[string]string{"stdout": stdout, "stderr": stderr}) {
+	for _, leak := range s.Secrets.FindIn(map[string]string{"stdout": stdout, "stderr": stderr}) {
 		t.Errorf("the server's %s", leak)
 	}
-	if s.Secrets.len() == 0 {
+	if s.Secrets.Len() == 0 {
 		t.Errorf("no secret was registered for the log scan; the scan would prove nothing")
 	}
 	if t.Failed() {
 		t.Logf("irsa up stdout:\n%s", stdout)
 		t.Logf("irsa up stderr:\n%s", stderr)
 	} else {
-		t.Logf("server log scanned for %d secrets: none found (%d bytes of output)", s.Secrets.len(), len(stdout)+len(stderr))
+		t.Logf("server log scanned for %d secrets: none found (%d bytes of output)", s.Secrets.Len(), len(stdout)+len(stderr))
 	}
 }
 
@@ -254,7 +253,7 @@ func (s *server) registerRootSecret() error {
 	for _, line := range strings.Split(string(raw), "\n") {
 		k, v, ok := strings.Cut(line, "=")
 		if ok && strings.TrimSpace(k) == "aws_secret_access_key" {
-			s.Secrets.add(strings.TrimSpace(v), "root secret access key")
+			s.Secrets.Add(strings.TrimSpace(v), "root secret access key")
 			return nil
 		}
 	}
@@ -298,7 +297,7 @@ func (s *server) token(t *testing.T, dir, name string, args ...string) string {
 	if strings.Count(tok, ".") != 2 || strings.ContainsAny(tok, " \n\r\t") {
 		t.Fatalf("irsa token printed %q, not one compact JWS and a newline", raw)
 	}
-	s.Secrets.addToken(tok, "token from irsa token "+strings.Join(args, " "))
+	s.Secrets.AddToken(tok, "token from irsa token "+strings.Join(args, " "))
 	return path
 }
 
@@ -333,74 +332,4 @@ func readAllLimited(resp *http.Response, n int64) (string, error) {
 	var b bytes.Buffer
 	_, err := b.ReadFrom(http.MaxBytesReader(nil, resp.Body, n))
 	return b.String(), err
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writers and the
-// test's readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// secretSet is what must never be logged: tokens, secret keys, session
-// tokens, each with a description for the failure message.
-type secretSet struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func newSecretSet() *secretSet { return &secretSet{m: map[string]string{}} }
-
-func (s *secretSet) add(value, what string) {
-	if len(value) < 8 { // too short to be a meaningful substring
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[value]; !ok {
-		s.m[value] = what
-	}
-}
-
-// addToken registers a compact JWS and, separately, its signature: a log
-// line holding the signature alone leaks as much as the whole token.
-func (s *secretSet) addToken(tok, what string) {
-	s.add(tok, what)
-	if i := strings.LastIndexByte(tok, '.'); i >= 0 && len(tok)-i > 20 {
-		s.add(tok[i+1:], "signature of "+what)
-	}
-}
-
-func (s *secretSet) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.m)
-}
-
-// findIn reports each secret found in any of the named texts.
-func (s *secretSet) findIn(texts map[string]string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var found []string
-	for value, what := range s.m {
-		for name, text := range texts {
-			if strings.Contains(text, value) {
-				found = append(found, fmt.Sprintf("%s holds the %s", name, what))
-			}
-		}
-	}
-	sort.Strings(found)
-	return found
 }

@@ -313,7 +313,7 @@ func TestDocsCommands(t *testing.T) {
 	if tok, err := os.ReadFile(filepath.Join(r.dir, "token")); err != nil {
 		t.Errorf("block whoami wrote no token file: %v", err)
 	} else {
-		r.e.secrets.addToken(strings.TrimSpace(string(tok)), "token of demo/app from block whoami")
+		r.e.secrets.AddToken(strings.TrimSpace(string(tok)), "token of demo/app from block whoami")
 		if strings.Contains(out, strings.TrimSpace(string(tok))) {
 			t.Errorf("irsa whoami printed the token")
 		}
@@ -374,7 +374,7 @@ func (r *docRun) startBackground(name, ready string) *proc {
 		if err := p.stop(10 * time.Second); err != nil {
 			r.t.Errorf("block %q: %v", name, err)
 		}
-		for _, leak := range r.e.secrets.findIn(p) {
+		for _, leak := range r.e.secrets.FindIn(procOutputs(p)) {
 			r.t.Errorf("%s", leak)
 		}
 		if r.t.Failed() {

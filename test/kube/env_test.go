@@ -398,7 +398,7 @@ func shutdownShared(failed bool) int {
 		return 0
 	}
 	code := 0
-	leaks := e.secrets.findIn(e.procs()...)
+	leaks := e.secrets.FindIn(procOutputs(e.procs()...))
 	if err := e.stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "kube: stopping the test environment:", err)
 		code = 1
@@ -412,7 +412,7 @@ func shutdownShared(failed bool) int {
 			fmt.Fprintf(os.Stderr, "---- %s output (tail) ----\n%s\n", p.name, tail(p.out.String(), 4000))
 		}
 	} else {
-		fmt.Fprintf(os.Stderr, "kube: outputs of irsa up and irsa webhook scanned for %d secrets: none found\n", e.secrets.len())
+		fmt.Fprintf(os.Stderr, "kube: outputs of irsa up and irsa webhook scanned for %d secrets: none found\n", e.secrets.Len())
 	}
 	_ = os.RemoveAll(e.dir)
 	return code

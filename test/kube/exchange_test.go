@@ -155,7 +155,7 @@ func credentialsOf(t *testing.T, e *env, dir, namespace, name string) podCredent
 		t.Fatalf("TokenRequest for %s/%s bound to pod %s: %v", namespace, pod.Spec.ServiceAccountName, pod.Name, err)
 	}
 	pc.Token = tr.Status.Token
-	e.secrets.addToken(pc.Token, "service-account token of "+namespace+"/"+pod.Spec.ServiceAccountName)
+	e.secrets.AddToken(pc.Token, "service-account token of "+namespace+"/"+pod.Spec.ServiceAccountName)
 
 	// Signed by the cluster: the signature verifies with the public half
 	// of the key the test gave kube-apiserver.
@@ -277,8 +277,8 @@ func TestClusterTokenExchange(t *testing.T) {
 			env := append(baseEnv(home), pc.Env...)
 
 			id := goWhoami(t, dir, env)
-			e.secrets.add(id.SecretAccessKey, "secret access key from AssumeRoleWithWebIdentity")
-			e.secrets.add(id.SessionToken, "session token from AssumeRoleWithWebIdentity")
+			e.secrets.Add(id.SecretAccessKey, "secret access key from AssumeRoleWithWebIdentity")
+			e.secrets.Add(id.SessionToken, "session token from AssumeRoleWithWebIdentity")
 			if tc.wantCode != "" {
 				if id.Error == nil || id.Error.Code != tc.wantCode || id.Error.Operation != "AssumeRoleWithWebIdentity" {
 					t.Errorf("aws-sdk-go-v2 got %+v (error %+v), want %s from AssumeRoleWithWebIdentity", id, id.Error, tc.wantCode)
@@ -323,7 +323,7 @@ func TestClusterTokenExchange(t *testing.T) {
 			}
 		})
 	}
-	if leaks := e.secrets.findIn(e.irsa.proc, e.webhook.proc); len(leaks) != 0 {
+	if leaks := e.secrets.FindIn(procOutputs(e.irsa.proc, e.webhook.proc)); len(leaks) != 0 {
 		t.Errorf("secrets in the logs: %q", leaks)
 	}
 }

@@ -5,7 +5,6 @@ package kube
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/irsa-dev/irsa/test/internal/testutil"
 )
 
 var (
@@ -60,7 +61,7 @@ func run(m *testing.M) int {
 		return m.Run()
 	}
 	start := time.Now()
-	root, err := findModuleRoot()
+	root, err := testutil.ModuleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kube:", err)
 		return 1
@@ -77,7 +78,7 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	irsaBin = filepath.Join(tmp, "irsa")
-	build := exec.Command(goTool(), append(append([]string{"build"}, irsaBuildFlags...), "-o", irsaBin, "./cmd/irsa")...)
+	build := exec.Command(testutil.GoTool(), append(append([]string{"build"}, irsaBuildFlags...), "-o", irsaBin, "./cmd/irsa")...)
 	build.Dir = moduleRoot
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "kube: go build ./cmd/irsa: %v\n%s", err, out)
@@ -173,37 +174,6 @@ func requireControlPlane(t testing.TB) {
 	if kubeBinErr != nil {
 		t.Fatalf("the Kubernetes control plane is unavailable: %v", kubeBinErr)
 	}
-}
-
-// findModuleRoot asks the go command where this package's go.mod is.
-func findModuleRoot() (string, error) {
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(goTool(), "env", "GOMOD")
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go env GOMOD: %v: %s", err, stderr.String())
-	}
-	gomod := strings.TrimSpace(stdout.String())
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("go env GOMOD found no go.mod")
-	}
-	return filepath.Dir(gomod), nil
-}
-
-// goTool is the go command of the toolchain running the tests, falling back
-// to the one on PATH.
-func goTool() string {
-	if root := os.Getenv("GOROOT"); root != "" {
-		if p := filepath.Join(root, "bin", "go"); isExecutable(p) {
-			return p
-		}
-	}
-	return "go"
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
 
 // tail is the last n bytes of s, for error messages.

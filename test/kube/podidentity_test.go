@@ -80,7 +80,7 @@ func TestPodIdentityInCluster(t *testing.T) {
 		if t.Failed() {
 			t.Logf("irsa webhook (%s) output:\n%s", own, tail(w.proc.out.String(), 6000))
 		}
-		if leaks := e.secrets.findIn(w.proc); len(leaks) != 0 {
+		if leaks := e.secrets.FindIn(procOutputs(w.proc)); len(leaks) != 0 {
 			t.Errorf("secrets in the Pod Identity webhook's output: %q", leaks)
 		}
 		_ = w.proc.stop(10 * time.Second)
@@ -104,7 +104,7 @@ func TestPodIdentityInCluster(t *testing.T) {
 		if t.Failed() {
 			t.Logf("irsa agent output:\n%s", tail(agent.out.String(), 6000))
 		}
-		if leaks := e.secrets.findIn(agent); len(leaks) != 0 {
+		if leaks := e.secrets.FindIn(procOutputs(agent)); len(leaks) != 0 {
 			t.Errorf("secrets in the agent's output: %q", leaks)
 		}
 		_ = agent.stop(10 * time.Second)
@@ -164,8 +164,8 @@ func TestPodIdentityInCluster(t *testing.T) {
 			"AWS_ENDPOINT_URL_STS="+e.irsa.URL,
 			"AWS_REGION=us-east-1")
 		id := goWhoami(t, dir, env)
-		e.secrets.add(id.SecretAccessKey, "secret key from the agent")
-		e.secrets.add(id.SessionToken, "session token from the agent")
+		e.secrets.Add(id.SecretAccessKey, "secret key from the agent")
+		e.secrets.Add(id.SessionToken, "session token from the agent")
 		if id.Error != nil {
 			t.Fatalf("aws-sdk-go-v2 with the agent: %+v", id.Error)
 		}
@@ -234,7 +234,7 @@ func requestToken(t *testing.T, e *env, dir string, pod *corev1.Pod, vol *corev1
 	if err != nil {
 		t.Fatalf("TokenRequest for %s/%s: %v", pod.Namespace, pod.Spec.ServiceAccountName, err)
 	}
-	e.secrets.addToken(tr.Status.Token, "Pod Identity token of "+pod.Namespace+"/"+pod.Name)
+	e.secrets.AddToken(tr.Status.Token, "Pod Identity token of "+pod.Namespace+"/"+pod.Name)
 	file := filepath.Join(dir, pod.Namespace+"-"+pod.Name+"-pod-identity-token")
 	if err := os.WriteFile(file, []byte(tr.Status.Token), 0o600); err != nil {
 		t.Fatal(err)

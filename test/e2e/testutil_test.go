@@ -1,0 +1,16 @@
+//go:build unix
+
+package e2e
+
+import "github.com/irsa-dev/irsa/test/internal/testutil"
+
+// The helpers this package shares with the other end-to-end package.
+type (
+	syncBuffer = testutil.SyncBuffer
+	secretSet  = testutil.Secrets
+)
+
+var (
+	newSecretSet = testutil.NewSecrets
+	isExecutable = testutil.IsExecutable
+)
