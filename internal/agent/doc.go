@@ -36,6 +36,8 @@
 //     ResourceNotFound, InvalidParameter, InvalidRequest) evicts.
 //   - Background renewals never use more than half of the upstream rate
 //     limiter's burst, so requests of new pods are not starved by them.
+//   - An IPv6 bind address the node lacks is skipped, not fatal; the
+//     listeners set SO_REUSEPORT so a rolling update can surge.
 //   - Tokens are never logged: a token is named by the first 12 hex digits
 //     of its SHA-256.
 package agent

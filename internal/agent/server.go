@@ -242,8 +242,14 @@ func listen(hosts []string, port int, log *slog.Logger) ([]net.Listener, error) 
 		if err != nil {
 			return fail(&ConfigError{fmt.Errorf("--bind-hosts: %q is not an IP address", h)})
 		}
+		if a.IsUnspecified() {
+			// Requests must name the address in Host: one they cannot name
+			// would refuse every request.
+			return fail(&ConfigError{fmt.Errorf("--bind-hosts: %s listens everywhere; give the addresses pods call (169.254.170.23, fd00:ec2::23)", a)})
+		}
 		addr := net.JoinHostPort(a.String(), strconv.Itoa(port))
-		ln, err := net.Listen("tcp", addr)
+		lc := net.ListenConfig{Control: reusePort}
+		ln, err := lc.Listen(context.Background(), "tcp", addr)
 		if err != nil {
 			if a.Is6() && !a.Is4In6() && (errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT)) {
 				log.Warn("IPv6 address not available on this node; serving IPv4 only", "address", addr, "error", err)
@@ -267,7 +273,8 @@ func listenOptional(ln net.Listener, addr, flag string) (net.Listener, error) {
 	if ln != nil || addr == "" {
 		return ln, nil
 	}
-	l, err := net.Listen("tcp", addr)
+	lc := net.ListenConfig{Control: reusePort}
+	l, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, &ConfigError{fmt.Errorf("%s: cannot listen on %s: %w", flag, addr, err)}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -174,6 +175,8 @@ func TestRunConfigErrors(t *testing.T) {
 		"no upstream":      {BindHosts: []string{"127.0.0.1"}},
 		"no bind hosts":    {Upstream: up},
 		"bind host a name": {Upstream: up, BindHosts: []string{"localhost"}},
+		"bind everywhere":  {Upstream: up, BindHosts: []string{"0.0.0.0"}},
+		"bind everywhere6": {Upstream: up, BindHosts: []string{"::"}},
 		"bad port":         {Upstream: up, BindHosts: []string{"127.0.0.1"}, Port: 70000},
 		"absent IPv4":      {Upstream: up, BindHosts: []string{"192.0.2.77"}, Port: 0},
 	}
@@ -192,5 +195,29 @@ func TestRunConfigErrors(t *testing.T) {
 	}()
 	if err := <-done; err != nil || len(addrs) != 1 {
 		t.Errorf("Run with an absent IPv6 address: %v, listening on %v; want IPv4 only", err, addrs)
+	}
+}
+
+// TestRunSharesThePortWithItsSuccessor: a second agent binds the same
+// address and port while the first still serves (a rolling update with
+// maxSurge), and a plain listener (another program) cannot.
+func TestRunSharesThePortWithItsSuccessor(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("SO_REUSEPORT is used on Linux only")
+	}
+	first, err := listen([]string{"127.0.0.1"}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first[0].Close()
+	port := first[0].Addr().(*net.TCPAddr).Port
+	second, err := listen([]string{"127.0.0.1"}, port, nil)
+	if err != nil {
+		t.Fatalf("a second agent could not bind port %d: %v", port, err)
+	}
+	second[0].Close()
+	if ln, err := net.Listen("tcp", first[0].Addr().String()); err == nil {
+		ln.Close()
+		t.Fatal("a listener without SO_REUSEPORT bound the agent's port")
 	}
 }

@@ -427,3 +427,21 @@ func shortHash(h string) string {
 	}
 	return h
 }
+
+// ParseNetwork reads an allowed network of the outside-cidr rule: a CIDR,
+// or a single address as a network of one.
+func ParseNetwork(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/netip"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -63,7 +62,7 @@ an alert fires.`,
 			}
 			r.AllowedCIDRs = nil
 			for _, c := range cidrs {
-				p, err := parseCIDR(c)
+				p, err := audit.ParseNetwork(c)
 				if err != nil {
 					return usageErrorf("--allowed-cidr %q: %v", c, err)
 				}
@@ -113,23 +112,6 @@ an alert fires.`,
 	fl.IntVar(&r.MinCount, "min-count", r.MinCount, "volume-anomaly: the fewest calls in the last window that can alert")
 	fl.StringVar(&at, "at", "", "evaluate as of this RFC 3339 time instead of now")
 	return cmd
-}
-
-// parseCIDR reads a network, or a single address as a network of one.
-func parseCIDR(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // alertEvents reads the events of (from, to] from the trail. Records are

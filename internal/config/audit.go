@@ -3,9 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/irsa-dev/irsa/internal/audit"
@@ -98,7 +96,7 @@ func (a *Audit) Settings() (AlertSettings, error) {
 		errs = append(errs, fmt.Errorf("audit.alertInterval must be at least 1s (or 0s to turn the alerts off), got %s", a.AlertInterval))
 	}
 	for i, c := range a.AllowedCIDRs {
-		p, err := parsePrefix(c)
+		p, err := audit.ParseNetwork(c)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("audit.allowedCidrs[%d]: %q is not a CIDR or an address", i, c))
 			continue
@@ -153,21 +151,4 @@ func (a *Audit) Settings() (AlertSettings, error) {
 func (a *Audit) Validate() error {
 	_, err := a.Settings()
 	return err
-}
-
-// parsePrefix reads a network, or a single address as a network of one.
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -68,20 +68,7 @@ func (s *Service) AssumeRole(ctx context.Context, in *AssumeRoleInput) (*AssumeR
 	if in.SourceIdentity != nil && v.length(in.SourceIdentity, "sourceIdentity", 2, 64, false) {
 		v.pattern(in.SourceIdentity, "sourceIdentity", sessionNameRE, sessionNameText)
 	}
-	if len(in.Tags) > MaxSessionTags {
-		v.addSensitive("tags", fmt.Sprintf("Member must have length less than or equal to %d", MaxSessionTags))
-	}
-	for i := range in.Tags {
-		k, val := in.Tags[i].Key, in.Tags[i].Value
-		field := fmt.Sprintf("tags.%d.member.key", i+1)
-		if v.length(&k, field, 1, 128, false) {
-			v.pattern(&k, field, tagKeyRE, tagKeyText)
-		}
-		vfield := fmt.Sprintf("tags.%d.member.value", i+1)
-		if v.length(&val, vfield, 0, 256, false) {
-			v.pattern(&val, vfield, tagValueRE, tagValueText)
-		}
-	}
+	v.tags(in.Tags)
 	if len(in.TransitiveTagKeys) > MaxSessionTags {
 		v.addSensitive("transitiveTagKeys", fmt.Sprintf("Member must have length less than or equal to %d", MaxSessionTags))
 	}

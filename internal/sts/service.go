@@ -71,20 +71,7 @@ func (s *Service) AssumeRoleForService(ctx context.Context, in *ServiceAssumeInp
 	if in.Policy != nil && v.length(in.Policy, "policy", 1, 2048, true) && !policyCharsRE.MatchString(*in.Policy) {
 		v.addSensitive("policy", "Member must satisfy regular expression pattern: "+policyCharsText)
 	}
-	if len(in.Tags) > MaxSessionTags {
-		v.addSensitive("tags", fmt.Sprintf("Member must have length less than or equal to %d", MaxSessionTags))
-	}
-	for i := range in.Tags {
-		k, val := in.Tags[i].Key, in.Tags[i].Value
-		field := fmt.Sprintf("tags.%d.member.key", i+1)
-		if v.length(&k, field, 1, 128, false) {
-			v.pattern(&k, field, tagKeyRE, tagKeyText)
-		}
-		vfield := fmt.Sprintf("tags.%d.member.value", i+1)
-		if v.length(&val, vfield, 0, 256, false) {
-			v.pattern(&val, vfield, tagValueRE, tagValueText)
-		}
-	}
+	v.tags(in.Tags)
 	if err := v.err(); err != nil {
 		return nil, nil, err
 	}

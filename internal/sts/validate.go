@@ -95,3 +95,22 @@ var (
 	policyCharsRE   = regexp.MustCompile("^[\u0009\u000A\u000D\u0020-\u00FF]+$")
 	policyCharsText = `[\u0009\u000A\u000D\u0020-\u00FF]+`
 )
+
+// tags checks session tags: at most MaxSessionTags, keys and values of
+// STS's lengths and characters.
+func (v *violations) tags(tags []Tag) {
+	if len(tags) > MaxSessionTags {
+		v.addSensitive("tags", fmt.Sprintf("Member must have length less than or equal to %d", MaxSessionTags))
+	}
+	for i := range tags {
+		k, val := tags[i].Key, tags[i].Value
+		field := fmt.Sprintf("tags.%d.member.key", i+1)
+		if v.length(&k, field, 1, 128, false) {
+			v.pattern(&k, field, tagKeyRE, tagKeyText)
+		}
+		vfield := fmt.Sprintf("tags.%d.member.value", i+1)
+		if v.length(&val, vfield, 0, 256, false) {
+			v.pattern(&val, vfield, tagValueRE, tagValueText)
+		}
+	}
+}
