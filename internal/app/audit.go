@@ -25,7 +25,7 @@ const AuditTimeout = 10 * time.Second
 
 // AuditMaxDelay is how long, under concurrent load, the recorder waits to
 // gather more events into one synced commit (see audit.RecorderConfig).
-const AuditMaxDelay = 500 * time.Microsecond
+const AuditMaxDelay = time.Millisecond
 
 // CheckpointInterval is how often a serving App signs a checkpoint of the
 // trail's head, when the trail has grown.

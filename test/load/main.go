@@ -36,8 +36,9 @@ func main() {
 	config := flag.String("config", "examples/quickstart.yaml", "config with the s3-reader role")
 	duration := flag.Duration("duration", 10*time.Second, "length of each measured phase")
 	concurrency := flag.Int("concurrency", 32, "workers in the peak phase")
+	onArgs := flag.String("audit-on-args", "", "extra flags of the audited server, e.g. --alert-interval 0")
 	flag.Parse()
-	with, err := run(*bin, *config, *duration, *concurrency, "audit on")
+	with, err := run(*bin, *config, *duration, *concurrency, "audit on", strings.Fields(*onArgs)...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
@@ -48,6 +49,29 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("\nauditing costs %.1f%% of peak throughput (%.0f/s with, %.0f/s without, same run)\n", 100*(1-with/without), with, without)
+}
+
+// processCPU is the user and system CPU time pid has used, from
+// /proc/PID/stat (Linux).
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name may hold spaces: the fields follow its ")".
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(fields) < 13 {
+		return 0, errors.New("short /proc stat line")
+	}
+	var utime, stime int64
+	if _, err := fmt.Sscan(fields[11], &utime); err != nil {
+		return 0, err
+	}
+	if _, err := fmt.Sscan(fields[12], &stime); err != nil {
+		return 0, err
+	}
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond, nil
 }
 
 func freePort() (string, error) {
@@ -121,12 +145,19 @@ func measure(bin, config string, d time.Duration, conc int, label string, extra 
 
 	peak := closedLoop(call, conc, d)
 	tool := "Go load generator"
+	cpu0, cpuErr := processCPU(srv.Process.Pid)
 	if w, err := wrkPeak(base, body, conc, d, dir); err == nil {
 		// wrk spends less CPU per request than a Go client, leaving more of
 		// the two cores to the server: its peak is the fairer one.
 		peak, tool = w, "wrk"
 	} else {
 		fmt.Fprintln(os.Stderr, "load: wrk not used:", err)
+	}
+	// The server's CPU time per request at peak: what auditing costs
+	// whatever else runs on the machine.
+	cpuPerReq := time.Duration(0)
+	if cpu1, err := processCPU(srv.Process.Pid); cpuErr == nil && err == nil && tool == "wrk" {
+		cpuPerReq = (cpu1 - cpu0) / time.Duration(peak.rps*d.Seconds())
 	}
 	half := openLoop(call, peak.rps/2, d)
 	ceiling := rsaCeiling(3 * time.Second)
@@ -139,6 +170,9 @@ func measure(bin, config string, d time.Duration, conc int, label string, extra 
 	fmt.Println("| --- | ---: | ---: | ---: | ---: |")
 	fmt.Printf("| peak, %d connections (%s) | %.0f | %s | %s | %d |\n", conc, tool, peak.rps, ms(peak.p50), ms(peak.p99), peak.errors)
 	fmt.Printf("| half of peak, %.0f/s offered | %.0f | %s | %s | %d |\n", peak.rps/2, half.rps, ms(half.p50), ms(half.p99), half.errors)
+	if cpuPerReq > 0 {
+		fmt.Printf("\nserver CPU per request at peak: %.1f µs (user + system)\n", float64(cpuPerReq.Nanoseconds())/1000)
+	}
 	fmt.Printf("\nceiling: RSA-2048 PKCS#1 v1.5 verifications on %d cores: %.0f/s\n", runtime.GOMAXPROCS(0), ceiling)
 	fmt.Printf("peak / ceiling: %.2f\n", peak.rps/ceiling)
 	if peak.errors > 0 || half.errors > 0 {
