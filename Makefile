@@ -113,11 +113,11 @@ fuzz-short: check-go
 fuzz: ## fuzz every target longer (FUZZTIME=60s each)
 	$(MAKE) fuzz-short FUZZTIME=60s
 
-bench: build ## benchmarks: policy engine, SigV4, token verification, the STS path, and a load run against irsa up
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/policy/ ./internal/sigv4/ ./internal/webidentity/ ./internal/app/
+bench: build ## benchmarks: policy engine, SigV4, token verification, the STS and EKS Auth paths, the audit encoder, the node agent, and a load run against irsa up (audit on and off)
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/policy/ ./internal/sigv4/ ./internal/webidentity/ ./internal/app/ ./internal/audit/ ./internal/agent/
 	@command -v wrk >/dev/null 2>&1 || { if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else echo "wrk not installed: the peak is measured with the Go generator"; fi; }
-	$(GO) run ./test/load -irsa bin/irsa -duration 10s
+	$(GO) run ./test/load -irsa bin/irsa -duration 10s -concurrency 128
 
 $(GOLANGCI_LINT):
 	@mkdir -p bin

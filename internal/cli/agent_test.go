@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -11,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -76,10 +76,13 @@ func freePort(t *testing.T) int {
 // found through AWS_ENDPOINT_URL_EKS_AUTH, and asks it for credentials.
 func TestAgentCommandServes(t *testing.T) {
 	isolateAWS(t)
+	var gotMu sync.Mutex // the server's handler writes, the test reads
 	var gotAuth, gotPath, gotBody string
 	eksAuth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
+		gotMu.Lock()
 		gotAuth, gotPath, gotBody = r.Header.Get("Authorization"), r.URL.Path, string(b)
+		gotMu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"subject":{"namespace":"ns","serviceAccount":"sa"},"audience":"pods.eks.amazonaws.com",
 			"podIdentityAssociation":{"associationArn":"arn:aws:eks:eu-west-1:111122223333:podidentityassociation/prod/a-1","associationId":"a-1"},
@@ -92,10 +95,11 @@ func TestAgentCommandServes(t *testing.T) {
 	env := map[string]string{"AWS_ENDPOINT_URL_EKS_AUTH": eksAuth.URL, "AWS_ENDPOINT_URL": "http://127.0.0.1:1"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	var stderr bytes.Buffer
+	// The agent logs while the test reads.
+	stderr := &syncBuffer{}
 	go func() {
 		done <- Main(ctx, Env{Args: []string{"agent", "-c", "prod", "-b", "127.0.0.1", "-p", strconv.Itoa(port),
-			"--probe-port", strconv.Itoa(probe), "--metrics-port", "0"}, Stderr: &stderr, Getenv: func(k string) string { return env[k] }})
+			"--probe-port", strconv.Itoa(probe), "--metrics-port", "0"}, Stderr: stderr, Getenv: func(k string) string { return env[k] }})
 	}()
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	var resp *http.Response
@@ -123,6 +127,8 @@ func TestAgentCommandServes(t *testing.T) {
 	if resp.StatusCode != 200 || doc["AccessKeyId"] != "ASIAEXAMPLE" || doc["AccountId"] != "111122223333" {
 		t.Errorf("credentials: %d %v", resp.StatusCode, doc)
 	}
+	gotMu.Lock()
+	defer gotMu.Unlock()
 	if gotPath != "/clusters/prod/assume-role-for-pod-identity" || !strings.Contains(gotAuth, "/eu-west-1/eks-auth/aws4_request") ||
 		!strings.Contains(gotAuth, "AKIAAGENTCLITEST0001") || gotBody != `{"token":"`+token+`"}` {
 		t.Errorf("EKS Auth request: path %q auth %q body %q", gotPath, gotAuth, gotBody)
