@@ -10,7 +10,4 @@ type (
 	secretSet  = testutil.Secrets
 )
 
-var (
-	newSecretSet = testutil.NewSecrets
-	isExecutable = testutil.IsExecutable
-)
+var newSecretSet = testutil.NewSecrets
