@@ -10,11 +10,13 @@ import (
 )
 
 var (
-	sqlGetCluster    = stmt(`SELECT ` + clusterColumns + ` FROM clusters WHERE account_id = $1 AND name = $2`)
-	sqlListClusters  = stmt(`SELECT ` + clusterColumns + ` FROM clusters WHERE account_id = $1 ORDER BY name`)
-	sqlInsertCluster = stmt(`INSERT INTO clusters (` + clusterColumns + `) VALUES ($1, $2, $3, $4, $5, $6, 1)`)
-	sqlUpdateCluster = stmt(`UPDATE clusters SET issuer = $1, tags = $2, version = version + 1
-		WHERE account_id = $3 AND name = $4 AND version = $5`)
+	sqlGetCluster   = stmt(`SELECT ` + clusterColumns + ` FROM clusters WHERE account_id = $1 AND name = $2`)
+	sqlListClusters = stmt(`SELECT ` + clusterColumns + ` FROM clusters WHERE account_id = $1 ORDER BY name`)
+	// sqlPutCluster creates a cluster or replaces its issuer and tags in
+	// one statement, so that replicas applying the same file at once
+	// neither collide nor lose an update.
+	sqlPutCluster = stmt(`INSERT INTO clusters (` + clusterColumns + `) VALUES ($1, $2, $3, $4, $5, $6, 1)
+		ON CONFLICT (account_id, name) DO UPDATE SET issuer = excluded.issuer, tags = excluded.tags, version = clusters.version + 1`)
 	sqlDeleteCluster = stmt(`DELETE FROM clusters WHERE account_id = $1 AND name = $2`)
 
 	sqlInsertAssociation = stmt(`INSERT INTO pod_identity_associations (` + associationColumns + `)
@@ -90,27 +92,10 @@ func (s *Store) PutCluster(ctx context.Context, c store.Cluster) error {
 	if err != nil {
 		return failed(op, err)
 	}
-	return s.writeTx(ctx, op, func(q querier) error {
-		cur, err := scanCluster(q.QueryRowContext(ctx, sqlGetCluster, c.AccountID, c.Name))
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			if _, err := q.ExecContext(ctx, sqlInsertCluster,
-				c.AccountID, c.Name, c.ARN, c.Issuer, tags, encTime(c.CreatedAt)); err != nil {
-				return s.wrap(op, err)
-			}
-			return nil
-		case err != nil:
-			return failed(op, err)
-		}
-		res, err := q.ExecContext(ctx, sqlUpdateCluster, c.Issuer, tags, c.AccountID, c.Name, cur.Version)
-		if err != nil {
-			return failed(op, err)
-		}
-		if err := guarded(res, "cluster", key); err != nil {
-			return failed(op, err)
-		}
-		return nil
-	})
+	if _, err := s.exec(ctx, op, sqlPutCluster, c.AccountID, c.Name, c.ARN, c.Issuer, tags, encTime(c.CreatedAt)); err != nil {
+		return err
+	}
+	return nil
 }
 
 // GetCluster implements store.Clusters.

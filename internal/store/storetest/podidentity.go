@@ -283,3 +283,22 @@ func testConflictPodIdentityAssociation(t *testing.T, s store.Store) {
 	}
 	wantBoth(t, "tag keys", keys, "k0", "k1")
 }
+
+// testConcurrentPutCluster: replicas applying the same clusters at once
+// all succeed, and every put counts.
+func testConcurrentPutCluster(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- s.PutCluster(ctx, sampleCluster(acctA, "shared")) }()
+	}
+	for range n {
+		must(t, "concurrent PutCluster", <-errs)
+	}
+	got, err := s.GetCluster(ctx, acctA, "shared")
+	must(t, "GetCluster", err)
+	if got.Version != n {
+		t.Errorf("Version after %d puts = %d, want %d", n, got.Version, n)
+	}
+}

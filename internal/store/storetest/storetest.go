@@ -66,6 +66,7 @@ var suite = []struct {
 	{"PodIdentityAssociations", testPodIdentityAssociations},
 	{"PodIdentityNoAliasing", testPodIdentityNoAliasing},
 	{"ConflictPodIdentityAssociation", testConflictPodIdentityAssociation},
+	{"ConcurrentPutCluster", testConcurrentPutCluster},
 }
 
 // Run runs the conformance suite. open must return a new, empty store each
