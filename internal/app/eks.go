@@ -190,6 +190,21 @@ func (a *App) eksEvent(info *reqctx.Info, c *eksCall) *audit.Event {
 		// The role whose session was issued (or refused, after the token
 		// verified), for the trail's index.
 		e.RoleARN = roleOfSession(r.AssumedRoleUser.Arn)
+		if e.RoleARN == "" {
+			e.RoleARN = r.RoleARN
+		}
+		if id := r.Identity; id != nil {
+			// Who the pod is, from its verified token: the caller is the
+			// node agent, so without this a refusal would not name the pod.
+			d := map[string]any{"federatedIdentity": id.Subject}
+			if k := id.Kubernetes; k != nil {
+				d["subject"] = map[string]any{"namespace": k.Namespace, "serviceAccount": k.ServiceAccountName}
+				if k.PodName != "" {
+					d["podName"] = k.PodName
+				}
+			}
+			e.AdditionalEventData = d
+		}
 	}
 	if c.err == nil {
 		e.ResponseElements = eksapi.AuditResponse(action, c.result)

@@ -130,7 +130,7 @@ func Detect(events []Event, rules Rules, now time.Time) []Alert {
 		role := eventRole(e)
 		sub := eventSubject(e)
 		ip := eventIP(e)
-		if e.EventName == "AssumeRoleWithWebIdentity" && e.ErrorCode == "AccessDenied" && isServiceAccount(sub) {
+		if isTrustRefusal(e, role) && isServiceAccount(sub) {
 			groupOf(cross, [2]string{role, sub}).add(e, role, sub, ip)
 		}
 		if len(rules.AllowedCIDRs) > 0 && e.ErrorCode == "" && strings.HasPrefix(e.EventName, "AssumeRole") {
@@ -362,10 +362,28 @@ func eventRole(e *Event) string {
 	return ""
 }
 
+// isTrustRefusal reports whether e is a role's trust policy refusing a
+// federated identity: AssumeRoleWithWebIdentity's AccessDenied, or EKS
+// Auth's AccessDeniedException for a ServiceAccount whose association
+// named a role (without an association there is no role to refuse).
+func isTrustRefusal(e *Event, role string) bool {
+	switch e.EventName {
+	case "AssumeRoleWithWebIdentity":
+		return e.ErrorCode == "AccessDenied"
+	case "AssumeRoleForPodIdentity":
+		return e.ErrorCode == "AccessDeniedException" && role != ""
+	}
+	return false
+}
+
 // eventSubject is who made the call: a web identity's sub (irsa's
 // webIdFederationData.federatedIdentity, or userName as AWS writes it),
-// else the caller's ARN.
+// for EKS Auth the pod's (additionalEventData.federatedIdentity), else
+// the caller's ARN.
 func eventSubject(e *Event) string {
+	if sub, ok := e.AdditionalEventData["federatedIdentity"].(string); ok && sub != "" {
+		return sub
+	}
 	u := e.UserIdentity
 	if u == nil {
 		return ""

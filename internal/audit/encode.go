@@ -38,6 +38,12 @@ func appendEvent(dst []byte, e *Event) ([]byte, error) {
 	if dst, err = appendObject(dst, e.ResponseElements); err != nil {
 		return nil, err
 	}
+	if len(e.AdditionalEventData) > 0 {
+		dst = append(dst, `,"additionalEventData":`...)
+		if dst, err = appendObject(dst, e.AdditionalEventData); err != nil {
+			return nil, err
+		}
+	}
 	dst = appendOptString(dst, "requestID", e.RequestID)
 	dst = append(dst, `,"eventID":`...)
 	dst = appendString(dst, e.EventID)

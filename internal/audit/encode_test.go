@@ -39,8 +39,9 @@ func fullEvent(s string, n int64) *Event {
 			"list": []string{s, ""}, "anys": []any{s, n, map[string]any{s: []any{}}}, "m": map[string]string{s: s},
 			"nilList": []string(nil), "nilMap": map[string]string(nil), "nilAnys": []any(nil),
 		},
-		ResponseElements: map[string]any{"credentials": map[string]any{"accessKeyId": s, "expiration": s}},
-		RequestID:        s, EventID: s, ReadOnly: n%3 == 0, EventType: s, ManagementEvent: n%5 == 0,
+		ResponseElements:    map[string]any{"credentials": map[string]any{"accessKeyId": s, "expiration": s}},
+		AdditionalEventData: map[string]any{"federatedIdentity": s, "subject": map[string]any{"namespace": s}},
+		RequestID:           s, EventID: s, ReadOnly: n%3 == 0, EventType: s, ManagementEvent: n%5 == 0,
 		RecipientAccountID: s, EventCategory: s, TokenHash: s,
 		Explanation: []policy.Reason{{Message: s, Expected: []string{s}, Actual: []string{s}}},
 	}

@@ -46,27 +46,31 @@ const TimeFormat = "2006-01-02T15:04:05Z"
 // token: build RequestParameters with Redact and ResponseElements with
 // CredentialsElement.
 type Event struct {
-	EventVersion       string          `json:"eventVersion"`
-	UserIdentity       *UserIdentity   `json:"userIdentity,omitempty"`
-	EventTime          time.Time       `json:"-"`
-	EventSource        string          `json:"eventSource"`
-	EventName          string          `json:"eventName"`
-	AWSRegion          string          `json:"awsRegion,omitempty"`
-	SourceIPAddress    string          `json:"sourceIPAddress,omitempty"`
-	UserAgent          string          `json:"userAgent,omitempty"`
-	ErrorCode          string          `json:"errorCode,omitempty"`
-	ErrorMessage       string          `json:"errorMessage,omitempty"`
-	RequestParameters  map[string]any  `json:"requestParameters"`
-	ResponseElements   map[string]any  `json:"responseElements"`
-	RequestID          string          `json:"requestID,omitempty"`
-	EventID            string          `json:"eventID"`
-	ReadOnly           bool            `json:"readOnly"`
-	EventType          string          `json:"eventType"`
-	ManagementEvent    bool            `json:"managementEvent"`
-	RecipientAccountID string          `json:"recipientAccountId,omitempty"`
-	EventCategory      string          `json:"eventCategory,omitempty"`
-	Explanation        []policy.Reason `json:"explanation,omitempty"`
-	TokenHash          string          `json:"tokenHash,omitempty"`
+	EventVersion      string         `json:"eventVersion"`
+	UserIdentity      *UserIdentity  `json:"userIdentity,omitempty"`
+	EventTime         time.Time      `json:"-"`
+	EventSource       string         `json:"eventSource"`
+	EventName         string         `json:"eventName"`
+	AWSRegion         string         `json:"awsRegion,omitempty"`
+	SourceIPAddress   string         `json:"sourceIPAddress,omitempty"`
+	UserAgent         string         `json:"userAgent,omitempty"`
+	ErrorCode         string         `json:"errorCode,omitempty"`
+	ErrorMessage      string         `json:"errorMessage,omitempty"`
+	RequestParameters map[string]any `json:"requestParameters"`
+	ResponseElements  map[string]any `json:"responseElements"`
+	// AdditionalEventData holds what the call learned beyond its request
+	// and response, as CloudTrail's field of that name: for EKS Auth, the
+	// pod's identity from the verified token, refusals included.
+	AdditionalEventData map[string]any  `json:"additionalEventData,omitempty"`
+	RequestID           string          `json:"requestID,omitempty"`
+	EventID             string          `json:"eventID"`
+	ReadOnly            bool            `json:"readOnly"`
+	EventType           string          `json:"eventType"`
+	ManagementEvent     bool            `json:"managementEvent"`
+	RecipientAccountID  string          `json:"recipientAccountId,omitempty"`
+	EventCategory       string          `json:"eventCategory,omitempty"`
+	Explanation         []policy.Reason `json:"explanation,omitempty"`
+	TokenHash           string          `json:"tokenHash,omitempty"`
 
 	// RoleARN is the role the call assumed or acted on, for the trail's
 	// index; it is not part of the JSON. When empty, Record takes

@@ -56,7 +56,10 @@ func alertEventSlow(rec store.AuditRecord) (Event, error) {
 		SourceIPAddress   string          `json:"sourceIPAddress"`
 		TokenHash         string          `json:"tokenHash"`
 		RequestParameters json.RawMessage `json:"requestParameters"`
-		UserIdentity      *struct {
+		AdditionalData    *struct {
+			FederatedIdentity string `json:"federatedIdentity"`
+		} `json:"additionalEventData"`
+		UserIdentity *struct {
 			Type                string `json:"type"`
 			ARN                 string `json:"arn"`
 			UserName            string `json:"userName"`
@@ -86,6 +89,9 @@ func alertEventSlow(rec store.AuditRecord) (Event, error) {
 		if s, ok := params.RoleARN.(string); ok {
 			e.RequestParameters = map[string]any{"roleArn": s}
 		}
+	}
+	if d := v.AdditionalData; d != nil && d.FederatedIdentity != "" {
+		e.AdditionalEventData = map[string]any{"federatedIdentity": d.FederatedIdentity}
 	}
 	if u := v.UserIdentity; u != nil {
 		e.UserIdentity = &UserIdentity{Type: u.Type, ARN: u.ARN, UserName: u.UserName}

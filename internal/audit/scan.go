@@ -206,7 +206,7 @@ func stringField(val []byte, dst *string) bool {
 
 // The members the fast path reads, at the top and in userIdentity.
 var (
-	topNames      = []string{"eventTime", "eventSource", "eventName", "errorCode", "sourceIPAddress", "tokenHash", "requestParameters", "userIdentity"}
+	topNames      = []string{"eventTime", "eventSource", "eventName", "errorCode", "sourceIPAddress", "tokenHash", "requestParameters", "userIdentity", "additionalEventData"}
 	identityNames = []string{"type", "arn", "userName", "webIdFederationData", "sessionContext"}
 )
 
@@ -215,7 +215,7 @@ var (
 func alertEventFast(rec []byte, roleARN string) (e Event, ok bool) {
 	var eventTime string
 	var u *UserIdentity
-	var roleParam string
+	var roleParam, federated string
 	roleSet := false
 	var seen uint32
 	ok = members(rec, func(key, val []byte) bool {
@@ -255,6 +255,23 @@ func alertEventFast(rec []byte, roleARN string) (e Event, ok bool) {
 				}
 				return true
 			})
+		case "additionalEventData":
+			if string(val) == "null" {
+				return true
+			}
+			if val[0] != '{' {
+				return false
+			}
+			var dseen uint32
+			return members(val, func(k, v []byte) bool {
+				if foldsTo(k, "federatedIdentity") || !once(&dseen, k, "federatedIdentity") {
+					return false
+				}
+				if string(k) == "federatedIdentity" {
+					return stringField(v, &federated)
+				}
+				return true
+			})
 		case "userIdentity":
 			if string(val) == "null" {
 				u = nil
@@ -276,6 +293,9 @@ func alertEventFast(rec []byte, roleARN string) (e Event, ok bool) {
 	e.RoleARN = roleARN
 	if roleSet {
 		e.RequestParameters = map[string]any{"roleArn": roleParam}
+	}
+	if federated != "" {
+		e.AdditionalEventData = map[string]any{"federatedIdentity": federated}
 	}
 	if u != nil && u.SessionContext != nil && u.SessionContext.SessionIssuer == nil {
 		// Only a session issuer's ARN is kept of the session context.

@@ -40,6 +40,9 @@ func scanSeeds(t testing.TB) [][]byte {
 		[]byte(`{"eventTime":"2026-01-02T03:04:05Z","requestParameters":7,"userIdentity":{"type":"WebIdentityUser","webIdFederationData":{"federatedIdentity":"system:serviceaccount:a:b"}}}`),
 		[]byte(`{"eventTime":"2026-01-02T03:04:05Z","sourceIPAddress":null,"tokenHash":"é"}`),
 		[]byte(`{"eventTime":"2026-01-02"}`),
+		[]byte(`{"eventTime":"2026-01-02T03:04:05Z","eventName":"AssumeRoleForPodIdentity","errorCode":"AccessDeniedException","additionalEventData":{"federatedIdentity":"system:serviceaccount:staging:app","subject":{"namespace":"staging"}}}`),
+		[]byte(`{"eventTime":"2026-01-02T03:04:05Z","additionalEventData":{"federatedIdentity":""}}`),
+		[]byte(`{"eventTime":"2026-01-02T03:04:05Z","additionalEventData":null,"AdditionalEventData":{}}`),
 		[]byte(` { "eventTime" : "2026-01-02T03:04:05Z" , "x" : [ 1 , { "y" : [ ] } ] } `),
 	)
 }

@@ -292,6 +292,7 @@ var actions = map[string]action{
 				Expiration:      Epoch(out.Credentials.Expiration),
 			},
 			Identity: out.Identity,
+			RoleARN:  out.RoleARN,
 		}
 		return res, decision, err
 	}},

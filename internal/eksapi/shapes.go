@@ -145,6 +145,8 @@ type AssumeRoleForPodIdentityResult struct {
 	AssumedRoleUser        AssumedRoleUser       `json:"assumedRoleUser"`
 	Credentials            Credentials           `json:"credentials"`
 	Identity               *webidentity.Identity `json:"-"`
+	// RoleARN is the association's role, known on refusals too.
+	RoleARN string `json:"-"`
 }
 
 // Subject is the service account the token names.

@@ -89,7 +89,10 @@ func (s *Service) AssumeRoleForPodIdentity(ctx context.Context, cluster, token s
 	if err != nil {
 		return failed, nil, awserr.Internal(err)
 	}
-	failed.AssociationARN, failed.AssociationID = a.ARN, a.ID
+	failed.AssociationARN, failed.AssociationID, failed.RoleARN = a.ARN, a.ID, a.RoleARN
+	if a.TargetRoleARN != "" {
+		failed.RoleARN = a.TargetRoleARN
+	}
 
 	suffix, err := newUUID(s.rnd())
 	if err != nil {

@@ -95,8 +95,11 @@ type ListOutput struct {
 type AssumeOutput struct {
 	Namespace, ServiceAccount     string
 	AssociationARN, AssociationID string
-	AssumedRoleUser               sts.AssumedRoleUser
-	Credentials                   sts.Credentials
+	// RoleARN is the association's role (its target role when it has
+	// one), set on refusals after the association was found, too.
+	RoleARN         string
+	AssumedRoleUser sts.AssumedRoleUser
+	Credentials     sts.Credentials
 	// Identity is the verified token, for the audit record (set on
 	// refusals after the token verified, too).
 	Identity *webidentity.Identity

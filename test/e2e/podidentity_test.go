@@ -284,6 +284,23 @@ func TestPodIdentityAgent(t *testing.T) {
 		if err := chain(prodToken); err != nil {
 			t.Errorf("production session assuming next: %v", err)
 		}
+		// The refusal is in the trail with the pod's identity, and the
+		// cross-namespace alert rule sees it (the caller of EKS Auth is
+		// the agent; additionalEventData names the pod).
+		out, errs, code := runProcess(t, "", clientEnv(t), irsaBin, "audit", "alerts", "--data-dir", srv.DataDir, "--output", "json")
+		var alerts []struct {
+			Rule, RoleArn, Subject string
+		}
+		if err := json.Unmarshal([]byte(out), &alerts); err != nil || code != 3 {
+			t.Fatalf("irsa audit alerts: exit %d, %v\n%s%s", code, err, out, errs)
+		}
+		found := false
+		for _, a := range alerts {
+			found = found || a.Rule == "cross-namespace" && a.RoleArn == "arn:aws:iam::"+accountID+":role/s3-reader-pod-identity" && a.Subject == "system:serviceaccount:staging:s3-reader"
+		}
+		if !found {
+			t.Errorf("no cross-namespace alert for staging/s3-reader on s3-reader-pod-identity: %s", out)
+		}
 		staging := podToken(t, srv, dir, "staging-app", "staging", "app", "app-1")
 		var ae smithy.APIError
 		if err := chain(staging); !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
