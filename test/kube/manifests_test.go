@@ -97,40 +97,44 @@ func TestManifestsServerDryRun(t *testing.T) {
 		}
 	}
 
-	t.Run("client-go", func(t *testing.T) {
-		dc, err := discovery.NewDiscoveryClientForConfig(e.cluster.REST)
+	t.Run("client-go", func(t *testing.T) { dryRunApply(t, e, ctx, objs) })
+
+	// The chart with EKS Pod Identity on: the agent's DaemonSet and the
+	// webhook's Pod Identity flags pass the API server's validation too.
+	t.Run("pod identity", func(t *testing.T) {
+		// scripts/helm.sh builds helm once per machine into
+		// ~/.cache/irsa (minutes; test/deploy usually did it already), so
+		// it runs with the real environment and a generous bound.
+		hctx, hcancel := context.WithTimeout(context.Background(), 15*time.Minute)
+		defer hcancel()
+		helm, stderr, err := runCommand(hctx, moduleRoot, os.Environ(), nil, filepath.Join(moduleRoot, "scripts", "helm.sh"))
+		if err != nil {
+			t.Fatalf("scripts/helm.sh: %v\n%s", err, stderr)
+		}
+		out, stderr, err := runCommand(hctx, moduleRoot, baseEnv(t.TempDir()), nil, strings.TrimSpace(helm), "template", "irsa", "deploy/helm/irsa",
+			"--namespace", "irsa", "--kube-version", "1.37.2", "--set", "certManager.enabled=false", "--set", "certificates.mode=external",
+			"--set", "podIdentity.enabled=true", "--set", "podIdentity.clusterName=kube", "--set", "podIdentity.credentials.secretName=irsa-pod-identity")
+		if err != nil {
+			t.Fatalf("helm template with podIdentity.enabled: %v\n%s", err, stderr)
+		}
+		file := filepath.Join(t.TempDir(), "irsa-pod-identity.yaml")
+		if err := os.WriteFile(file, []byte(out), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		piObjs, err := readManifests(file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-		dyn, err := dynamic.NewForConfig(e.cluster.REST)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range objs {
-			gvk := o.GroupVersionKind()
-			m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-			if err != nil {
-				t.Errorf("%s: the API server does not serve %s: %v", objectKey(o), gvk, err)
-				continue
-			}
-			var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
-			if m.Scope.Name() == meta.RESTScopeNameNamespace {
-				ri = dyn.Resource(m.Resource).Namespace(o.GetNamespace())
-			}
-			body, err := o.MarshalJSON()
-			if err != nil {
-				t.Fatal(err)
-			}
-			force := true
-			// Server-side apply, dry run, strict field validation.
-			_, err = ri.Patch(ctx, o.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{
-				FieldManager: "irsa-test", Force: &force, DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict",
-			})
-			if err != nil {
-				t.Errorf("%s: server-side apply (dry run) refused: %v", objectKey(o), err)
+		daemonSets := 0
+		for _, o := range piObjs {
+			if o.GetKind() == "DaemonSet" {
+				daemonSets++
 			}
 		}
+		if daemonSets != 1 {
+			t.Fatalf("the chart with podIdentity.enabled rendered %d DaemonSets, want the agent's", daemonSets)
+		}
+		dryRunApply(t, e, ctx, piObjs)
 	})
 
 	t.Run("kubectl", func(t *testing.T) {
@@ -173,6 +177,46 @@ func TestManifestsServerDryRun(t *testing.T) {
 		_, err := e.cluster.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, o.GetName(), metav1.GetOptions{})
 		if !apierrors.IsNotFound(err) {
 			t.Errorf("after the dry runs, GET mutatingwebhookconfiguration %s = %v, want NotFound", o.GetName(), err)
+		}
+	}
+}
+
+// dryRunApply applies objs to the real API server with server-side apply,
+// dry run and strict field validation, and fails the test for each object
+// it refuses.
+func dryRunApply(t *testing.T, e *env, ctx context.Context, objs []*unstructured.Unstructured) {
+	t.Helper()
+	dc, err := discovery.NewDiscoveryClientForConfig(e.cluster.REST)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	dyn, err := dynamic.NewForConfig(e.cluster.REST)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			t.Errorf("%s: the API server does not serve %s: %v", objectKey(o), gvk, err)
+			continue
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			ri = dyn.Resource(m.Resource).Namespace(o.GetNamespace())
+		}
+		body, err := o.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		force := true
+		// Server-side apply, dry run, strict field validation.
+		_, err = ri.Patch(ctx, o.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{
+			FieldManager: "irsa-test", Force: &force, DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict",
+		})
+		if err != nil {
+			t.Errorf("%s: server-side apply (dry run) refused: %v", objectKey(o), err)
 		}
 	}
 }
