@@ -97,7 +97,7 @@ func TestManifestsServerDryRun(t *testing.T) {
 		}
 	}
 
-	t.Run("client-go", func(t *testing.T) { dryRunApply(t, e, ctx, objs) })
+	t.Run("client-go", func(t *testing.T) { dryRunApply(ctx, t, e, objs) })
 
 	// The chart with EKS Pod Identity on: the agent's DaemonSet and the
 	// webhook's Pod Identity flags pass the API server's validation too.
@@ -134,7 +134,7 @@ func TestManifestsServerDryRun(t *testing.T) {
 		if daemonSets != 1 {
 			t.Fatalf("the chart with podIdentity.enabled rendered %d DaemonSets, want the agent's", daemonSets)
 		}
-		dryRunApply(t, e, ctx, piObjs)
+		dryRunApply(ctx, t, e, piObjs)
 	})
 
 	t.Run("kubectl", func(t *testing.T) {
@@ -184,7 +184,7 @@ func TestManifestsServerDryRun(t *testing.T) {
 // dryRunApply applies objs to the real API server with server-side apply,
 // dry run and strict field validation, and fails the test for each object
 // it refuses.
-func dryRunApply(t *testing.T, e *env, ctx context.Context, objs []*unstructured.Unstructured) {
+func dryRunApply(ctx context.Context, t *testing.T, e *env, objs []*unstructured.Unstructured) {
 	t.Helper()
 	dc, err := discovery.NewDiscoveryClientForConfig(e.cluster.REST)
 	if err != nil {
