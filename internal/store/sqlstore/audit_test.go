@@ -64,6 +64,13 @@ func TestEventsView(t *testing.T) {
 func TestEventsViewColumns(t *testing.T) {
 	s := openTemp(t)
 	defer s.Close()
+	testEventsViewColumns(t, s)
+}
+
+// testEventsViewColumns checks the events view of an empty trail: its
+// columns, named as CloudTrail names the fields, on every backend.
+func testEventsViewColumns(t *testing.T, s *Store) {
+	t.Helper()
 	cols, rows, err := s.QueryAudit(t.Context(), `SELECT * FROM events`, 0, 0)
 	if err != nil {
 		t.Fatalf("QueryAudit: %v", err)
@@ -149,22 +156,10 @@ func TestQueryAuditAccepts(t *testing.T) {
 func TestQueryAuditLimits(t *testing.T) {
 	s := openTemp(t)
 	defer s.Close()
-	appendEvents(t, s, `{"n":1}`, `{"n":2}`, `{"n":3}`)
-
-	_, rows, err := s.QueryAudit(t.Context(), `SELECT seq FROM events ORDER BY seq`, 2, 0)
-	if !errors.Is(err, ErrRowLimit) {
-		t.Errorf("QueryAudit over the row limit: error %v, want ErrRowLimit", err)
-	}
-	if d := cmp.Diff([][]any{{int64(1)}, {int64(2)}}, rows); d != "" {
-		t.Errorf("rows up to the limit (-want +got):\n%s", d)
-	}
-	_, rows, err = s.QueryAudit(t.Context(), `SELECT seq FROM events ORDER BY seq`, 3, 0)
-	if err != nil || len(rows) != 3 {
-		t.Errorf("QueryAudit at exactly the limit: %d rows, %v", len(rows), err)
-	}
+	testRowLimit(t, s)
 
 	start := time.Now()
-	_, _, err = s.QueryAudit(t.Context(),
+	_, _, err := s.QueryAudit(t.Context(),
 		`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c`, 0, 100*time.Millisecond)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("endless query: error %v, want DeadlineExceeded", err)
@@ -195,6 +190,25 @@ func TestSevenDaysQuery(t *testing.T) {
 	}
 	if d := cmp.Diff([][]any{{"system:serviceaccount:team-b:web", int64(1)}}, rows); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+// testRowLimit: a query stops at its row limit with ErrRowLimit and the
+// rows up to it, and a query of exactly the limit succeeds.
+func testRowLimit(t *testing.T, s *Store) {
+	t.Helper()
+	appendEvents(t, s, `{"n":1}`, `{"n":2}`, `{"n":3}`)
+
+	_, rows, err := s.QueryAudit(t.Context(), `SELECT seq FROM events ORDER BY seq`, 2, 0)
+	if !errors.Is(err, ErrRowLimit) {
+		t.Errorf("QueryAudit over the row limit: error %v, want ErrRowLimit", err)
+	}
+	if d := cmp.Diff([][]any{{int64(1)}, {int64(2)}}, rows); d != "" {
+		t.Errorf("rows up to the limit (-want +got):\n%s", d)
+	}
+	_, rows, err = s.QueryAudit(t.Context(), `SELECT seq FROM events ORDER BY seq`, 3, 0)
+	if err != nil || len(rows) != 3 {
+		t.Errorf("QueryAudit at exactly the limit: %d rows, %v", len(rows), err)
 	}
 }
 

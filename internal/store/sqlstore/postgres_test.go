@@ -29,42 +29,8 @@ func TestConformancePostgres(t *testing.T) {
 }
 
 func TestPostgresReopenKeepsData(t *testing.T) {
-	ctx := t.Context()
 	dsn := pgDSN(t)
-	s, err := OpenPostgres(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	role := store.Role{AccountID: "000000000000", Name: "Kept", Path: "/p/", TrustPolicy: "{}",
-		InlinePolicies:     []store.InlinePolicy{{Name: "inline", Document: "{}"}},
-		AttachedPolicyARNs: []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"}}
-	if err := s.CreateRole(ctx, role); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.PutSettingIfAbsent(ctx, "issuer.url", "https://oidc.irsa.local/id/X"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s, err = OpenPostgres(ctx, dsn)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	defer s.Close()
-	got, err := s.GetRole(ctx, "000000000000", "kept")
-	if err != nil {
-		t.Fatal(err)
-	}
-	role.Version = 1
-	if d := cmp.Diff(role, got); d != "" {
-		t.Errorf("role after reopening (-want +got):\n%s", d)
-	}
-	v, err := s.PutSettingIfAbsent(ctx, "issuer.url", "https://other")
-	if err != nil || v != "https://oidc.irsa.local/id/X" {
-		t.Errorf("setting after reopening = %q, %v; want the first value", v, err)
-	}
+	testReopenKeepsData(t, func(ctx context.Context) (*Store, error) { return OpenPostgres(ctx, dsn) })
 }
 
 // TestPostgresConcurrentOpen starts several replicas on one new database at
@@ -250,19 +216,7 @@ func TestPostgresJSONExtract(t *testing.T) {
 func TestPostgresEventsViewColumns(t *testing.T) {
 	s := openPostgresTemp(t)
 	defer s.Close()
-	cols, rows, err := s.QueryAudit(t.Context(), `SELECT * FROM events`, 0, 0)
-	if err != nil {
-		t.Fatalf("QueryAudit: %v", err)
-	}
-	want := []string{"seq", "eventVersion", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
-		"userAgent", "errorCode", "errorMessage", "requestID", "eventID", "eventType", "readOnly", "recipientAccountId",
-		"userIdentity", "requestParameters", "responseElements", "explanation", "tokenHash", "event"}
-	if d := cmp.Diff(want, cols); d != "" {
-		t.Errorf("columns (-want +got):\n%s", d)
-	}
-	if len(rows) != 0 {
-		t.Errorf("rows of an empty trail = %v", rows)
-	}
+	testEventsViewColumns(t, s)
 }
 
 func TestPostgresQueryAuditRefuses(t *testing.T) {
@@ -372,19 +326,7 @@ func TestPostgresQueryAuditAccepts(t *testing.T) {
 func TestPostgresQueryAuditLimits(t *testing.T) {
 	s := openPostgresTemp(t)
 	defer s.Close()
-	appendEvents(t, s, `{"n":1}`, `{"n":2}`, `{"n":3}`)
-
-	_, rows, err := s.QueryAudit(t.Context(), `SELECT seq FROM events ORDER BY seq`, 2, 0)
-	if !errors.Is(err, ErrRowLimit) {
-		t.Errorf("QueryAudit over the row limit: error %v, want ErrRowLimit", err)
-	}
-	if d := cmp.Diff([][]any{{int64(1)}, {int64(2)}}, rows); d != "" {
-		t.Errorf("rows up to the limit (-want +got):\n%s", d)
-	}
-	_, rows, err = s.QueryAudit(t.Context(), `SELECT seq FROM events ORDER BY seq`, 3, 0)
-	if err != nil || len(rows) != 3 {
-		t.Errorf("QueryAudit at exactly the limit: %d rows, %v", len(rows), err)
-	}
+	testRowLimit(t, s)
 
 	for _, q := range []string{
 		`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c`,
@@ -393,7 +335,7 @@ func TestPostgresQueryAuditLimits(t *testing.T) {
 		`SELECT set_config('statement_timeout', '0', true), pg_sleep(30)`,
 	} {
 		start := time.Now()
-		_, _, err = s.QueryAudit(t.Context(), q, 0, 200*time.Millisecond)
+		_, _, err := s.QueryAudit(t.Context(), q, 0, 200*time.Millisecond)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("endless query %q: error %v, want DeadlineExceeded", q, err)
 		}

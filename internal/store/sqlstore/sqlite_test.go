@@ -35,9 +35,15 @@ func TestConformanceSQLite(t *testing.T) {
 }
 
 func TestReopenKeepsData(t *testing.T) {
-	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "irsa.db")
-	s, err := OpenSQLite(ctx, path)
+	testReopenKeepsData(t, func(ctx context.Context) (*Store, error) { return OpenSQLite(ctx, path) })
+}
+
+// testReopenKeepsData: what one Store wrote, a Store opened again on the
+// same database reads.
+func testReopenKeepsData(t *testing.T, open func(ctx context.Context) (*Store, error)) {
+	ctx := t.Context()
+	s, err := open(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +60,7 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err = OpenSQLite(ctx, path)
+	s, err = open(ctx)
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
