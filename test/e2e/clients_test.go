@@ -18,9 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
+	"github.com/irsa-dev/irsa/test/internal/testutil"
 )
 
 // goClientEnv selects the aws-sdk-go-v2 client mode of the test binary.
@@ -28,32 +26,6 @@ const goClientEnv = "IRSA_E2E_GO_CLIENT"
 
 // processTimeout bounds every client process.
 const processTimeout = 90 * time.Second
-
-// identity is what a client's GetCallerIdentity printed: the answer with
-// the temporary credentials that signed it, or the error the client
-// surfaced while getting credentials.
-type identity struct {
-	Arn             string       `json:"Arn,omitempty"`
-	Account         string       `json:"Account,omitempty"`
-	UserID          string       `json:"UserId,omitempty"`
-	AccessKeyID     string       `json:"AccessKeyId,omitempty"`
-	SecretAccessKey string       `json:"SecretAccessKey,omitempty"`
-	SessionToken    string       `json:"SessionToken,omitempty"`
-	Error           *clientError `json:"error,omitempty"`
-}
-
-// clientError is an AWS error as a client surfaced it.
-type clientError struct {
-	// Code is the wire error code (<Error><Code>).
-	Code string `json:"code"`
-	// Name is the client's modeled exception name (e.g.
-	// InvalidIdentityTokenException), or the code when the client has no
-	// modeled exception for it.
-	Name string `json:"name"`
-	// Operation is the failing operation when the client tells it.
-	Operation string `json:"operation,omitempty"`
-	Message   string `json:"message"`
-}
 
 // stsClient runs one AWS client as a pod would: a fresh process whose
 // default credential chain reads the web identity variables of env.
@@ -141,58 +113,7 @@ func runGoClient(mode string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
 	defer cancel()
-	var id identity
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err == nil {
-		var out *sts.GetCallerIdentityOutput
-		if out, err = sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err == nil {
-			id.Arn, id.Account, id.UserID = deref(out.Arn), deref(out.Account), deref(out.UserId)
-			// The cache answers with the credentials that signed the call.
-			creds, cerr := cfg.Credentials.Retrieve(ctx)
-			if cerr != nil {
-				err = cerr
-			}
-			id.AccessKeyID, id.SecretAccessKey, id.SessionToken = creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken
-		}
-	}
-	code := 0
-	if err != nil {
-		id = identity{Error: describeGoError(err)}
-		code = 2
-	}
-	if err := json.NewEncoder(os.Stdout).Encode(id); err != nil {
-		return 3
-	}
-	return code
-}
-
-// describeGoError finds the API error and the innermost failing operation
-// in an aws-sdk-go-v2 error chain.
-func describeGoError(err error) *clientError {
-	ce := &clientError{Message: err.Error()}
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		ce.Code = apiErr.ErrorCode()
-		ce.Name = ce.Code
-		if typ := fmt.Sprintf("%T", apiErr); strings.HasPrefix(typ, "*types.") {
-			ce.Name = strings.TrimPrefix(typ, "*types.")
-		}
-	}
-	// The outermost operation is GetCallerIdentity; the one that failed
-	// while getting credentials is wrapped inside it.
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if op, ok := e.(*smithy.OperationError); ok {
-			ce.Operation = op.OperationName
-		}
-	}
-	return ce
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
+	return testutil.GoWhoami(ctx, os.Stdout)
 }
 
 // cliError is how the AWS CLI reports an AWS error on stderr.

@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/irsa-dev/irsa/test/internal/testutil"
@@ -52,18 +50,12 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	tmp, err := os.MkdirTemp("", "irsa-e2e-bin-")
+	bin, cleanup, err := testutil.BuildIrsa(moduleRoot, irsaBuildFlags)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	defer os.RemoveAll(tmp)
-	irsaBin = filepath.Join(tmp, "irsa")
-	build := exec.Command(testutil.GoTool(), append(append([]string{"build"}, irsaBuildFlags...), "-o", irsaBin, "./cmd/irsa")...)
-	build.Dir = moduleRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/irsa: %v\n%s", err, out)
-		return 1
-	}
+	defer cleanup()
+	irsaBin = bin
 	return m.Run()
 }

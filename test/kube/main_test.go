@@ -71,19 +71,13 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "kube:", err)
 		return 1
 	}
-	tmp, err := os.MkdirTemp("", "irsa-kube-bin-")
+	bin, cleanup, err := testutil.BuildIrsa(moduleRoot, irsaBuildFlags)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kube:", err)
 		return 1
 	}
-	defer os.RemoveAll(tmp)
-	irsaBin = filepath.Join(tmp, "irsa")
-	build := exec.Command(testutil.GoTool(), append(append([]string{"build"}, irsaBuildFlags...), "-o", irsaBin, "./cmd/irsa")...)
-	build.Dir = moduleRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "kube: go build ./cmd/irsa: %v\n%s", err, out)
-		return 1
-	}
+	defer cleanup()
+	irsaBin = bin
 	// A missing control plane is not fatal here: every test that needs it
 	// fails with kubeBinErr, so the reason shows next to each test.
 	kubeBinDir, kubeBinErr = findControlPlane()

@@ -122,3 +122,21 @@ func IsExecutable(p string) bool {
 	fi, err := os.Stat(p) //nolint:gosec // p is a tool path the tests look for (GOROOT, PATH), not input
 	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
+
+// BuildIrsa builds cmd/irsa of the module at root, with the go build
+// flags given, into a new temporary directory; cleanup removes it.
+func BuildIrsa(root string, flags []string) (bin string, cleanup func(), err error) {
+	tmp, err := os.MkdirTemp("", "irsa-test-bin-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { _ = os.RemoveAll(tmp) }
+	bin = filepath.Join(tmp, "irsa")
+	build := exec.Command(GoTool(), append(append([]string{"build"}, flags...), "-o", bin, "./cmd/irsa")...)
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("go build ./cmd/irsa: %w\n%s", err, out)
+	}
+	return bin, cleanup, nil
+}
