@@ -6,10 +6,9 @@ import "github.com/irsa-dev/irsa/test/internal/testutil"
 
 // The helpers this package shares with the other end-to-end package.
 type (
-	syncBuffer  = testutil.SyncBuffer
-	secretSet   = testutil.Secrets
-	identity    = testutil.Identity
-	clientError = testutil.ClientError
+	syncBuffer = testutil.SyncBuffer
+	secretSet  = testutil.Secrets
+	identity   = testutil.Identity
 )
 
 var (
