@@ -106,7 +106,8 @@ func TestAuditExportDigestsVerify(t *testing.T) {
 	}
 }
 
-func readGzipJSON(t *testing.T, path string, v any) {
+// gunzipFile is the decompressed content of the gzip file at path.
+func gunzipFile(t *testing.T, path string) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -120,6 +121,12 @@ func readGzipJSON(t *testing.T, path string, v any) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+func readGzipJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b := gunzipFile(t, path)
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
 	}
@@ -127,18 +134,7 @@ func readGzipJSON(t *testing.T, path string, v any) {
 
 func flipGzipByte(t *testing.T, path string) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := gunzipFile(t, path)
 	b[len(b)/2] ^= 0x01
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
