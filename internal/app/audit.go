@@ -64,9 +64,33 @@ func (a *App) record(ctx context.Context, info *reqctx.Info, c *call) error {
 	if a.cfg.InsecureDisableAudit {
 		return nil
 	}
+	return a.recordEvent(ctx, a.auditEvent(info, c))
+}
+
+// recordEvent waits until e is durable, at most AuditTimeout.
+func (a *App) recordEvent(ctx context.Context, e *audit.Event) error {
+	if a.cfg.InsecureDisableAudit {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, AuditTimeout)
 	defer cancel()
-	return a.Recorder().Record(ctx, a.auditEvent(info, c))
+	return a.Recorder().Record(ctx, e)
+}
+
+// setCaller fills in who made a signed (or badly signed) call: the
+// authenticated caller, whose account receives the event, or an unknown
+// identity with the access key it claimed (never a secret).
+func setCaller(e *audit.Event, info *reqctx.Info, sig *sigv4.Signature) {
+	if info.Caller != nil {
+		e.UserIdentity = callerIdentity(info.Caller)
+		e.RecipientAccountID = info.Caller.AccountID
+		return
+	}
+	u := &audit.UserIdentity{Type: audit.IdentityUnknown}
+	if sig != nil {
+		u.AccessKeyID = sig.AccessKeyID
+	}
+	e.UserIdentity = u
 }
 
 // auditEvent is the CloudTrail record of one call. It never holds a web
@@ -113,11 +137,7 @@ func (a *App) auditEvent(info *reqctx.Info, c *call) *audit.Event {
 	}
 
 	// Who called.
-	switch {
-	case info.Caller != nil:
-		e.UserIdentity = callerIdentity(info.Caller)
-		e.RecipientAccountID = info.Caller.AccountID
-	case c.action == "AssumeRoleWithWebIdentity" && c.service == "sts":
+	if info.Caller == nil && c.action == "AssumeRoleWithWebIdentity" && c.service == "sts" {
 		if r, ok := c.result.(*stsapi.AssumeRoleWithWebIdentityResult); ok && r != nil && r.Identity != nil {
 			e.UserIdentity = audit.WebIdentityUser(r.Identity)
 		} else {
@@ -125,13 +145,8 @@ func (a *App) auditEvent(info *reqctx.Info, c *call) *audit.Event {
 			// token is named only by tokenHash.
 			e.UserIdentity = &audit.UserIdentity{Type: audit.IdentityUnknown}
 		}
-	default:
-		u := &audit.UserIdentity{Type: audit.IdentityUnknown}
-		if c.sig != nil {
-			// The key the caller claimed; never a secret.
-			u.AccessKeyID = c.sig.AccessKeyID
-		}
-		e.UserIdentity = u
+	} else {
+		setCaller(e, info, c.sig)
 	}
 	// The account that owns the role assumed receives the event.
 	if c.service == "sts" && (c.action == "AssumeRole" || c.action == "AssumeRoleWithWebIdentity") {

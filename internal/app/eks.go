@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -134,16 +133,6 @@ func accessDenied(err error) error {
 	return err
 }
 
-// recordEvent waits until e is durable (see record).
-func (a *App) recordEvent(ctx context.Context, e *audit.Event) error {
-	if a.cfg.InsecureDisableAudit {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, AuditTimeout)
-	defer cancel()
-	return a.Recorder().Record(ctx, e)
-}
-
 // eksEvent is the CloudTrail record of one EKS or EKS Auth call. The
 // service-account token is named only by tokenHash; credentials only by
 // their access key ID and expiration.
@@ -175,17 +164,7 @@ func (a *App) eksEvent(info *reqctx.Info, c *eksCall) *audit.Event {
 			e.Explanation = c.decision.Explanation
 		}
 	}
-	switch {
-	case info.Caller != nil:
-		e.UserIdentity = callerIdentity(info.Caller)
-		e.RecipientAccountID = info.Caller.AccountID
-	default:
-		u := &audit.UserIdentity{Type: audit.IdentityUnknown}
-		if c.sig != nil {
-			u.AccessKeyID = c.sig.AccessKeyID
-		}
-		e.UserIdentity = u
-	}
+	setCaller(e, info, c.sig)
 	if r, ok := c.result.(*eksapi.AssumeRoleForPodIdentityResult); ok && r != nil {
 		// The role whose session was issued (or refused, after the token
 		// verified), for the trail's index.
