@@ -117,7 +117,7 @@ bench: build ## benchmarks: policy engine, SigV4, token verification, the STS an
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/policy/ ./internal/sigv4/ ./internal/webidentity/ ./internal/app/ ./internal/audit/ ./internal/agent/
 	@command -v wrk >/dev/null 2>&1 || { if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else echo "wrk not installed: the peak is measured with the Go generator"; fi; }
-	$(GO) run ./test/load -irsa bin/irsa -duration 10s -concurrency 128
+	$(GO) run ./test/load -irsa bin/irsa -duration 10s -concurrency 512
 
 $(GOLANGCI_LINT):
 	@mkdir -p bin

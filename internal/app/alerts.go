@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -67,9 +65,7 @@ func (a *App) startAlerts() error {
 		Now:       a.cfg.Now,
 		Logger:    a.log,
 	}
-	if q, ok := a.Store.(auditQuerier); ok {
-		m.StartSeq = func(ctx context.Context, from time.Time) (int64, error) { return startSeq(ctx, q, from) }
-	}
+	m.StartSeq = a.Store.AuditStart
 	if w := cfg.Webhook; w != nil && w.URL != "" {
 		hook, err := alerthook.NewWebhook(w.URL, w.Client, w.Timeout, w.Retries)
 		if err != nil {
@@ -96,54 +92,6 @@ func (a *App) stopAlerts() {
 	}
 	a.alerts.cancel()
 	<-a.alerts.done
-}
-
-// auditQuerier is a store that answers SQL over the events view
-// (sqlstore.Store).
-type auditQuerier interface {
-	QueryAudit(ctx context.Context, query string, maxRows int, timeout time.Duration) ([]string, [][]any, error)
-}
-
-// startSeq is the seq after which the trail's events newer than from
-// begin: one query instead of reading the whole trail at start. It asks
-// the stores' indexed event_time column (microseconds) first, and the
-// portable events view when that fails.
-func startSeq(ctx context.Context, q auditQuerier, from time.Time) (int64, error) {
-	first := func(query string) (v any, err error) {
-		_, rows, err := q.QueryAudit(ctx, query, 1, time.Minute)
-		if err != nil {
-			return nil, err
-		}
-		if len(rows) != 1 || len(rows[0]) != 1 {
-			return nil, errors.New("the trail query gave no row")
-		}
-		return rows[0][0], nil
-	}
-	v, err := first(fmt.Sprintf("SELECT min(seq) FROM audit_events WHERE event_time > %d", from.UnixMicro()))
-	if err != nil {
-		// eventTime is CloudTrail's fixed-width UTC text, so it sorts as
-		// time.
-		v, err = first("SELECT min(seq) FROM events WHERE eventTime > '" + from.UTC().Format(audit.TimeFormat) + "'")
-	}
-	if err != nil {
-		return 0, err
-	}
-	if v == nil {
-		// No recent event: start after the newest record.
-		if v, err = first("SELECT max(seq) FROM events"); err != nil || v == nil {
-			return 0, err
-		}
-		n, ok := v.(int64)
-		if !ok {
-			return 0, errors.New("the events view gave a seq that is not an integer")
-		}
-		return n, nil
-	}
-	n, ok := v.(int64)
-	if !ok {
-		return 0, errors.New("the events view gave a seq that is not an integer")
-	}
-	return n - 1, nil
 }
 
 // alertCollector exports the monitor's counters.

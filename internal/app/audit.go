@@ -17,6 +17,7 @@ import (
 	"github.com/irsa-dev/irsa/internal/session"
 	"github.com/irsa-dev/irsa/internal/sigv4"
 	"github.com/irsa-dev/irsa/internal/stsapi"
+	"github.com/irsa-dev/irsa/internal/webidentity"
 )
 
 // AuditTimeout bounds how long a call waits for its event to be durable;
@@ -25,7 +26,7 @@ const AuditTimeout = 10 * time.Second
 
 // AuditMaxDelay is how long, under concurrent load, the recorder waits to
 // gather more events into one synced commit (see audit.RecorderConfig).
-const AuditMaxDelay = time.Millisecond
+const AuditMaxDelay = 2 * time.Millisecond
 
 // CheckpointInterval is how often a serving App signs a checkpoint of the
 // trail's head, when the trail has grown.
@@ -39,7 +40,7 @@ func (a *App) Recorder() *audit.Recorder { return a.recorder }
 // Close stops them.
 func (a *App) startAudit() {
 	ctx, cancel := context.WithCancel(context.Background())
-	a.recorder = audit.NewRecorder(a.Store, audit.RecorderConfig{MaxDelay: AuditMaxDelay})
+	a.recorder = audit.NewRecorder(a.Store, audit.RecorderConfig{MaxDelay: AuditMaxDelay, Timeout: AuditTimeout})
 	a.stopAudit = cancel
 	a.auditDone = make(chan struct{}, 2)
 	go func() { _ = a.recorder.Run(ctx); a.auditDone <- struct{}{} }()
@@ -72,8 +73,6 @@ func (a *App) recordEvent(ctx context.Context, e *audit.Event) error {
 	if a.cfg.InsecureDisableAudit {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, AuditTimeout)
-	defer cancel()
 	return a.Recorder().Record(ctx, e)
 }
 
@@ -125,8 +124,20 @@ func (a *App) auditEvent(info *reqctx.Info, c *call) *audit.Event {
 		ReadOnly:           audit.IsReadOnly(source, name),
 		RecipientAccountID: a.cfg.AccountID,
 	}
+	// The identity of a verified web identity token, whose TokenID is its
+	// tokenHash: no need to hash the token again.
+	var webID *webidentity.Identity
+	if info.Caller == nil && c.action == "AssumeRoleWithWebIdentity" && c.service == "sts" {
+		if r, ok := c.result.(*stsapi.AssumeRoleWithWebIdentityResult); ok && r != nil {
+			webID = r.Identity
+		}
+	}
 	if c.req != nil {
-		e.RequestParameters, e.TokenHash = audit.Redact(c.req.Params)
+		if webID != nil && webID.TokenID != "" {
+			e.RequestParameters, e.TokenHash = audit.RedactVerified(c.req.Params, webID.TokenID)
+		} else {
+			e.RequestParameters, e.TokenHash = audit.Redact(c.req.Params)
+		}
 	}
 	if c.err != nil {
 		ae := awserr.As(c.err)
@@ -138,8 +149,8 @@ func (a *App) auditEvent(info *reqctx.Info, c *call) *audit.Event {
 
 	// Who called.
 	if info.Caller == nil && c.action == "AssumeRoleWithWebIdentity" && c.service == "sts" {
-		if r, ok := c.result.(*stsapi.AssumeRoleWithWebIdentityResult); ok && r != nil && r.Identity != nil {
-			e.UserIdentity = audit.WebIdentityUser(r.Identity)
+		if webID != nil {
+			e.UserIdentity = audit.WebIdentityUser(webID)
 		} else {
 			// The token did not verify: nobody is identified, and the
 			// token is named only by tokenHash.
@@ -193,7 +204,7 @@ func responseElements(action, source string, readOnly bool, result any) map[stri
 		m := map[string]any{
 			"credentials":                 audit.CredentialsElement(r.Credentials.AccessKeyID, r.Credentials.Expiration),
 			"subjectFromWebIdentityToken": r.SubjectFromWebIdentityToken,
-			"assumedRoleUser":             map[string]any{"assumedRoleId": r.AssumedRoleUser.AssumedRoleID, "arn": r.AssumedRoleUser.Arn},
+			"assumedRoleUser":             assumedRoleUser(r.AssumedRoleUser.AssumedRoleID, r.AssumedRoleUser.Arn),
 			"provider":                    r.Provider,
 			"audience":                    r.Audience,
 		}
@@ -207,7 +218,7 @@ func responseElements(action, source string, readOnly bool, result any) map[stri
 	case *stsapi.AssumeRoleResult:
 		m := map[string]any{
 			"credentials":     audit.CredentialsElement(r.Credentials.AccessKeyID, r.Credentials.Expiration),
-			"assumedRoleUser": map[string]any{"assumedRoleId": r.AssumedRoleUser.AssumedRoleID, "arn": r.AssumedRoleUser.Arn},
+			"assumedRoleUser": assumedRoleUser(r.AssumedRoleUser.AssumedRoleID, r.AssumedRoleUser.Arn),
 		}
 		if r.PackedPolicySize != nil {
 			m["packedPolicySize"] = *r.PackedPolicySize
@@ -235,6 +246,13 @@ func responseElements(action, source string, readOnly bool, result any) map[stri
 	}
 	m, _ := camelKeys("", inner).(map[string]any)
 	return m
+}
+
+// assumedRoleUser is the assumedRoleUser element of an STS session: a
+// map of strings, which the audit encoder writes without boxing each
+// value.
+func assumedRoleUser(roleID, sessionARN string) map[string]string {
+	return map[string]string{"assumedRoleId": roleID, "arn": sessionARN}
 }
 
 // camelKeys lowers the first letter of every key, drops any secret-named

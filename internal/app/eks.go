@@ -177,7 +177,7 @@ func (a *App) eksEvent(info *reqctx.Info, c *eksCall) *audit.Event {
 			// node agent, so without this a refusal would not name the pod.
 			d := map[string]any{"federatedIdentity": id.Subject}
 			if k := id.Kubernetes; k != nil {
-				d["subject"] = map[string]any{"namespace": k.Namespace, "serviceAccount": k.ServiceAccountName}
+				d["subject"] = map[string]string{"namespace": k.Namespace, "serviceAccount": k.ServiceAccountName}
 				if k.PodName != "" {
 					d["podName"] = k.PodName
 				}

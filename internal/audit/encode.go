@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -170,7 +171,8 @@ func appendObject(dst []byte, m map[string]any) ([]byte, error) {
 	if m == nil {
 		return append(dst, "null"...), nil
 	}
-	keys := make([]string, 0, len(m))
+	var kb [16]string
+	keys := kb[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -194,7 +196,8 @@ func appendStringMap(dst []byte, m map[string]string) []byte {
 	if m == nil {
 		return append(dst, "null"...)
 	}
-	keys := make([]string, 0, len(m))
+	var kb [16]string
+	keys := kb[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -232,6 +235,8 @@ func appendValue(dst []byte, v any) ([]byte, error) {
 		return appendObject(dst, x)
 	case map[string]string:
 		return appendStringMap(dst, x), nil
+	case Credentials:
+		return x.appendJSON(dst), nil
 	case []string:
 		if x == nil {
 			return append(dst, "null"...), nil
@@ -273,6 +278,27 @@ func appendReflect(dst []byte, v any) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
+// plain8 reports whether the eight bytes of x are all written as they
+// are in a JSON string: ASCII, not a control character, not ", \, <, >
+// or &.
+func plain8(x uint64) bool {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	// x - n*ones sets the high bit of some byte when a byte of x is below
+	// n ("Bit Twiddling Hacks"), exactly when no byte has its high bit set,
+	// which the final |x checks; a byte equal to c is a zero byte of
+	// x^(c*ones), one below 1.
+	bad := (x - 0x20*ones) | // < 0x20
+		((x ^ '"'*ones) - ones) |
+		((x ^ '\\'*ones) - ones) |
+		((x ^ '<'*ones) - ones) |
+		((x ^ '>'*ones) - ones) |
+		((x ^ '&'*ones) - ones)
+	return (bad|x)&high == 0
+}
+
 // appendString appends s as a JSON string the way json.Marshal does:
 // invalid UTF-8 becomes U+FFFD; U+2028, U+2029, <, > and & are escaped,
 // and so is every control character.
@@ -280,6 +306,13 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight plain bytes at a time: most strings are all plain.
+		for i+8 <= len(s) && plain8(binary.LittleEndian.Uint64([]byte(s[i:i+8]))) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		if b := s[i]; b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
 				i++

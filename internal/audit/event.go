@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/irsa-dev/irsa/internal/policy"
@@ -163,16 +164,39 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 // nil.
 func NewEventID(rnd io.Reader) (string, error) {
 	if rnd == nil {
-		rnd = rand.Reader
+		return newEventID()
 	}
 	var b [16]byte
 	if _, err := io.ReadFull(rnd, b[:]); err != nil {
 		return "", fmt.Errorf("audit: event ID: %w", err)
 	}
+	return formatUUID(&b), nil
+}
+
+// newEventID is NewEventID from crypto/rand, with its bytes on the stack.
+func newEventID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("audit: event ID: %w", err)
+	}
+	return formatUUID(&b), nil
+}
+
+// formatUUID writes b as a version 4 UUID.
+func formatUUID(b *[16]byte) string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32], nil
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:36], b[10:16])
+	return string(out[:])
 }
 
 // Encode fills the fixed fields left empty (eventVersion, eventType, a
@@ -205,12 +229,30 @@ func (e *Event) Encode() ([]byte, error) {
 		}
 		e.EventID = id
 	}
-	b, err := appendEvent(make([]byte, 0, 2560), e)
+	buf := encodeBuffers.Get().(*[]byte)
+	defer encodeBuffers.Put(buf)
+	b, err := appendEvent((*buf)[:0], e)
 	if err != nil {
 		return nil, fmt.Errorf("audit: encode event %s: %w", e.EventName, err)
 	}
-	return b, nil
+	if cap(b) <= maxPooledBuffer {
+		*buf = b
+	}
+	// The event is the caller's (the store may keep it): a copy of its
+	// exact size, never the pooled buffer.
+	return bytes.Clone(b), nil
 }
+
+// encodeBuffers hold the scratch buffers of Encode: an event is encoded
+// into one, then copied out at its exact size.
+var encodeBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, 4096)
+	return &b
+}}
+
+// maxPooledBuffer is the largest scratch buffer kept for reuse: an event
+// with a large policy document is not worth holding on to.
+const maxPooledBuffer = 64 << 10
 
 // Record encodes the event (see Encode) into a record for the store, with
 // the index fields copied from the event. Seq and Hash are left to the

@@ -360,3 +360,15 @@ func TestNewEventID(t *testing.T) {
 		t.Error("NewEventID from an empty reader succeeded")
 	}
 }
+
+// BenchmarkEventRecord is the encoding of a successful
+// AssumeRoleWithWebIdentity event, on the path of every call.
+func BenchmarkEventRecord(b *testing.B) {
+	e := events()["arwwi_success"]
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Record(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

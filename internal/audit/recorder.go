@@ -13,19 +13,27 @@ import (
 // ErrClosed is returned by Record after Close.
 var ErrClosed = errors.New("audit: recorder closed")
 
+// ErrTimeout is returned by Record when the event is not durable within
+// the Recorder's Timeout.
+var ErrTimeout = errors.New("audit: the event was not durable in time")
+
 // RecorderConfig tunes group commit.
 type RecorderConfig struct {
 	// MaxBatch is the most events written in one transaction; 256 when
 	// zero.
 	MaxBatch int
 	// MaxDelay is how long a batch may wait for more events before it is
-	// written, at most 1 ms. It waits only under concurrency, when the
+	// written, at most 5 ms. It waits only under concurrency, when the
 	// previous batch held more than one event: a lone call pays no delay,
 	// and under load each synced commit is shared by more events, which
 	// costs each call at most MaxDelay of latency and saves the CPU of
 	// commits. Zero never waits: the events that arrive while a batch is
 	// being written form the next one.
 	MaxDelay time.Duration
+	// Timeout bounds how long Record waits for its event to be durable,
+	// queueing included; none when zero. (One timer per call, cheaper
+	// than a context deadline per call.)
+	Timeout time.Duration
 }
 
 // pending is one event waiting to be written.
@@ -42,6 +50,7 @@ type Recorder struct {
 	st       store.Audit
 	maxBatch int
 	maxDelay time.Duration
+	timeout  time.Duration
 
 	reqs     chan *pending
 	closing  chan struct{} // closed by Close
@@ -58,11 +67,12 @@ func NewRecorder(st store.Audit, cfg RecorderConfig) *Recorder {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 256
 	}
-	cfg.MaxDelay = min(max(cfg.MaxDelay, 0), time.Millisecond)
+	cfg.MaxDelay = min(max(cfg.MaxDelay, 0), 5*time.Millisecond)
 	return &Recorder{
 		st:       st,
 		maxBatch: cfg.MaxBatch,
 		maxDelay: cfg.MaxDelay,
+		timeout:  max(cfg.Timeout, 0),
 		reqs:     make(chan *pending, cfg.MaxBatch),
 		closing:  make(chan struct{}),
 		stopped:  make(chan struct{}),
@@ -84,16 +94,26 @@ func (r *Recorder) Record(ctx context.Context, e *Event) error {
 		return ErrClosed
 	default:
 	}
+	var expired <-chan time.Time
+	if r.timeout > 0 {
+		t := time.NewTimer(r.timeout)
+		defer t.Stop()
+		expired = t.C
+	}
 	select {
 	case r.reqs <- p:
 	case <-r.closing:
 		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-expired:
+		return ErrTimeout
 	}
 	select {
 	case err := <-p.done:
 		return err
+	case <-expired:
+		return ErrTimeout
 	case <-r.stopped:
 		// Run has ended, maybe after writing p in its last batch.
 		select {

@@ -105,7 +105,7 @@ func TestRecorderConcurrent(t *testing.T) {
 	// Every Record returned: all must be in the file now, as another
 	// connection sees it, before Close.
 	var onDisk int
-	if err := tr.raw.QueryRowContext(t.Context(), `SELECT count(*) FROM audit_events`).Scan(&onDisk); err != nil {
+	if err := tr.raw.QueryRowContext(t.Context(), `SELECT count(*) FROM events`).Scan(&onDisk); err != nil {
 		t.Fatal(err)
 	}
 	if onDisk != n {
@@ -344,4 +344,38 @@ func TestRecorderRejectsBadEvent(t *testing.T) {
 	if err := rec.Record(t.Context(), &audit.Event{EventSource: audit.SourceSTS}); err == nil {
 		t.Error("Record of an event without a name succeeded")
 	}
+}
+
+// TestRecorderTimeout: a call whose event is not durable within Timeout
+// fails with ErrTimeout, whether its event waits in the queue or in a
+// write that does not finish, or to be queued at all. The events that
+// were queued are still written afterwards.
+func TestRecorderTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := &memAudit{gate: make(chan struct{})}
+		rec := audit.NewRecorder(m, audit.RecorderConfig{MaxBatch: 1, Timeout: 10 * time.Second})
+		go func() { _ = rec.Run(t.Context()) }()
+		start := time.Now()
+		errs := make(chan error, 3)
+		// The first is held at the gate, the second queued, the third
+		// waits for room in the queue.
+		for i := range 3 {
+			go func() { errs <- rec.Record(t.Context(), event(i)) }()
+		}
+		for range 3 {
+			if err := <-errs; !errors.Is(err, audit.ErrTimeout) {
+				t.Errorf("Record = %v, want ErrTimeout", err)
+			}
+		}
+		if waited := time.Since(start); waited != 10*time.Second {
+			t.Errorf("failed after %s, want 10s", waited)
+		}
+		close(m.gate)
+		if err := rec.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff([]int{1, 1}, m.sizes()); d != "" {
+			t.Errorf("batch sizes (-want +got):\n%s", d)
+		}
+	})
 }

@@ -1,10 +1,11 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,31 +42,95 @@ var secretParams = map[string]bool{
 // and every secret (the web identity token, SAML assertions, session
 // tokens, secret keys, passwords) are dropped. The result is never nil.
 func Redact(params url.Values) (requestParameters map[string]any, tokenHash string) {
-	out := map[string]any{}
-	names := make([]string, 0, len(params))
-	for k := range params {
+	return redact(params, "")
+}
+
+// RedactVerified is Redact for a request whose web identity token has been
+// verified: tokenID is the verified token's webidentity.Identity.TokenID,
+// which is its TokenHash, so the token is not hashed a second time. When
+// the request's token is not the one parameter WebIdentityToken with one
+// value (the only token the Query decoder accepts), tokenID is not used.
+func RedactVerified(params url.Values, tokenID string) (requestParameters map[string]any, tokenHash string) {
+	return redact(params, tokenID)
+}
+
+func redact(params url.Values, tokenID string) (map[string]any, string) {
+	out := make(map[string]any, len(params))
+	var buf [16]string
+	names := buf[:0]
+	tokens := 0
+	for k, vs := range params {
 		names = append(names, k)
+		if len(vs) > 0 && tokenID != "" && isTokenName(k) {
+			tokens++
+		}
 	}
-	sort.Strings(names) // members in a stable order
+	if tokens != 1 || len(params["WebIdentityToken"]) != 1 {
+		tokenID = ""
+	}
+	slices.Sort(names) // members in a stable order
+	var tokenHash string
+	var lbuf [64]byte
 	for _, name := range names {
 		vs := params[name]
 		if len(vs) == 0 {
 			continue
 		}
-		first, _, _ := strings.Cut(name, ".")
-		lower := strings.ToLower(first)
-		switch {
-		case lower == "action" || lower == "version" || strings.HasPrefix(lower, "x-amz-"):
+		first, _, dotted := strings.Cut(name, ".")
+		switch lower := lowerName(lbuf[:0], first); {
+		case string(lower) == "action" || string(lower) == "version" || bytes.HasPrefix(lower, []byte("x-amz-")):
 			continue
-		case lower == "webidentitytoken":
-			tokenHash = TokenHash(vs[0])
+		case string(lower) == "webidentitytoken":
+			if tokenID != "" {
+				tokenHash = tokenID
+			} else {
+				tokenHash = TokenHash(vs[0])
+			}
 			continue
-		case secretParams[lower]:
+		case secretParams[string(lower)]:
+			continue
+		}
+		if !dotted {
+			putLeaf(out, camel(name), typed(name, vs[0]))
 			continue
 		}
 		put(out, strings.Split(name, "."), typed(name, vs[0]))
 	}
 	return out, tokenHash
+}
+
+// isTokenName reports whether a parameter name is a web identity token
+// for Redact: its first part is WebIdentityToken in any case.
+func isTokenName(name string) bool {
+	first, _, _ := strings.Cut(name, ".")
+	var buf [64]byte
+	return string(lowerName(buf[:0], first)) == "webidentitytoken"
+}
+
+// lowerName appends strings.ToLower(s) to dst, without allocating for the
+// ASCII names of Query parameters.
+func lowerName(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return append(dst[:0], strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// putLeaf stores v under key in m, unless key is taken: put for a name
+// without dots.
+func putLeaf(m map[string]any, key string, v any) {
+	if _, taken := m[key]; !taken {
+		m[key] = v
+	}
 }
 
 // put stores v at the path of a Query parameter name in m. A path that
@@ -74,9 +139,7 @@ func put(m map[string]any, path []string, v any) {
 	key := camel(path[0])
 	rest := path[1:]
 	if len(rest) == 0 {
-		if _, taken := m[key]; !taken {
-			m[key] = v
-		}
+		putLeaf(m, key, v)
 		return
 	}
 	// X.member.N[.Field…] or X.entry.N…: a list.
@@ -124,12 +187,34 @@ func put(m map[string]any, path []string, v any) {
 // camel lowers the first letter of a Query name, and the whole of a
 // leading acronym (RoleARN stays roleARN: only the first rune).
 func camel(s string) string {
+	if c, ok := camelNames[s]; ok {
+		return c
+	}
 	r, n := utf8.DecodeRuneInString(s)
 	if r == utf8.RuneError || unicode.IsLower(r) {
 		return s
 	}
 	return string(unicode.ToLower(r)) + s[n:]
 }
+
+// camelNames are camel's results for the names of the parameters of the
+// common calls, made once.
+var camelNames = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{
+		// STS
+		"RoleArn", "RoleSessionName", "DurationSeconds", "Policy", "PolicyArns", "ProviderId",
+		"ExternalId", "SerialNumber", "SourceIdentity", "Tags", "TransitiveTagKeys", "Key", "Value", "Arn",
+		// IAM
+		"RoleName", "UserName", "PolicyArn", "PolicyName", "PolicyDocument", "AssumeRolePolicyDocument",
+		"Path", "PathPrefix", "Description", "MaxSessionDuration", "PermissionsBoundary",
+		"Marker", "MaxItems", "TagKeys", "VersionId", "SetAsDefault",
+	} {
+		r, n := utf8.DecodeRuneInString(s)
+		m[s] = string(unicode.ToLower(r)) + s[n:]
+	}
+	return m
+}()
 
 // typed makes numbers of the parameters CloudTrail shows as numbers.
 func typed(name, v string) any {
@@ -153,17 +238,36 @@ func TokenHash(token string) string {
 		content = token[:strings.LastIndexByte(token, '.')]
 	}
 	sum := sha256.Sum256([]byte(content))
-	return hex.EncodeToString(sum[:])
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // CredentialsElement is the credentials element of responseElements:
 // the access key ID and the expiration, never the secret access key or
 // the session token.
-func CredentialsElement(accessKeyID string, expiration time.Time) map[string]any {
-	return map[string]any{
-		"accessKeyId": accessKeyID,
-		"expiration":  expiration.UTC().Format(TimeFormat),
-	}
+func CredentialsElement(accessKeyID string, expiration time.Time) Credentials {
+	return Credentials{AccessKeyID: accessKeyID, Expiration: expiration}
+}
+
+// Credentials is the credentials element of responseElements, made by
+// CredentialsElement: it has no field for a secret. Its JSON is that of
+// the map {"accessKeyId": …, "expiration": …}, the expiration in
+// TimeFormat.
+type Credentials struct {
+	AccessKeyID string
+	Expiration  time.Time
+}
+
+// MarshalJSON writes c as the map of its two keys.
+func (c Credentials) MarshalJSON() ([]byte, error) { return c.appendJSON(nil), nil }
+
+func (c Credentials) appendJSON(dst []byte) []byte {
+	dst = append(dst, `{"accessKeyId":`...)
+	dst = appendString(dst, c.AccessKeyID)
+	dst = append(dst, `,"expiration":"`...)
+	dst = c.Expiration.UTC().AppendFormat(dst, TimeFormat)
+	return append(dst, '"', '}')
 }
 
 // WebIdentityUser is the userIdentity of a call made with a verified web
@@ -172,7 +276,7 @@ func CredentialsElement(accessKeyID string, expiration time.Time) map[string]any
 // CloudTrail.
 func WebIdentityUser(id *webidentity.Identity) *UserIdentity {
 	p := id.Provider.ARN
-	attrs := map[string]string{}
+	attrs := make(map[string]string, 4)
 	if id.MatchedAudience != "" {
 		attrs["aud"] = id.MatchedAudience
 	}
@@ -186,16 +290,24 @@ func WebIdentityUser(id *webidentity.Identity) *UserIdentity {
 	if len(attrs) == 0 {
 		attrs = nil
 	}
-	return &UserIdentity{
-		Type:             IdentityWebIdentityUser,
-		PrincipalID:      p + ":" + id.MatchedAudience + ":" + id.Subject,
-		UserName:         id.Subject,
-		AccountID:        id.Provider.AccountID,
-		IdentityProvider: p,
-		WebIDFederationData: &WebIDFederationData{
+	// One allocation for both.
+	both := &struct {
+		u UserIdentity
+		w WebIDFederationData
+	}{
+		u: UserIdentity{
+			Type:             IdentityWebIdentityUser,
+			PrincipalID:      p + ":" + id.MatchedAudience + ":" + id.Subject,
+			UserName:         id.Subject,
+			AccountID:        id.Provider.AccountID,
+			IdentityProvider: p,
+		},
+		w: WebIDFederationData{
 			FederatedProvider: p,
 			FederatedIdentity: id.Subject,
 			Attributes:        attrs,
 		},
 	}
+	both.u.WebIDFederationData = &both.w
+	return &both.u
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -40,6 +41,9 @@ const (
 	// ProblemRewritten: the record a checkpoint names has another Hash
 	// than the checkpoint: the chain up to it was rebuilt.
 	ProblemRewritten = "rewritten"
+	// ProblemDamaged: records (Seq..LastSeq, as stored) cannot be read
+	// back at all: their storage was changed by hand.
+	ProblemDamaged = "damaged"
 	// ProblemCheckpoint: a stored checkpoint is not validly signed.
 	ProblemCheckpoint = "bad-checkpoint"
 )
@@ -91,10 +95,11 @@ func Verify(ctx context.Context, st store.Audit, checkpoints ...Checkpoint) (*Re
 	}
 	var links []broken
 	prev, last := ZeroHash, int64(0)
+	unlinked := false // the record before was damaged: no link to check
 	for after := int64(0); ; {
-		recs, err := st.ListAudit(ctx, after, verifyPage)
+		recs, damaged, err := listPage(ctx, st, after)
 		if err != nil {
-			return nil, fmt.Errorf("audit: verify: %w", err)
+			return nil, err
 		}
 		for _, r := range recs {
 			rep.Records++
@@ -102,6 +107,9 @@ func Verify(ctx context.Context, st store.Audit, checkpoints ...Checkpoint) (*Re
 				rep.FirstSeq = r.Seq
 			}
 			switch {
+			case unlinked:
+				// The link across damaged records cannot be checked.
+				unlinked = false
 			case r.Seq > last+1:
 				rep.Problems = append(rep.Problems, Problem{Kind: ProblemDeleted, Seq: last + 1, LastSeq: r.Seq - 1,
 					Message: fmt.Sprintf("records %d to %d are missing", last+1, r.Seq-1)})
@@ -118,6 +126,16 @@ func Verify(ctx context.Context, st store.Audit, checkpoints ...Checkpoint) (*Re
 				}
 			}
 			prev, last = r.Hash, r.Seq
+		}
+		if damaged != nil {
+			rep.Problems = append(rep.Problems, Problem{Kind: ProblemDamaged, Seq: damaged.FirstSeq, LastSeq: damaged.LastSeq,
+				Message: fmt.Sprintf("records %d to %d are stored in a form that does not read back: %v", damaged.FirstSeq, damaged.LastSeq, damaged.Err)})
+			if damaged.FirstSeq > last+1 {
+				rep.Problems = append(rep.Problems, Problem{Kind: ProblemDeleted, Seq: last + 1, LastSeq: damaged.FirstSeq - 1,
+					Message: fmt.Sprintf("records %d to %d are missing", last+1, damaged.FirstSeq-1)})
+			}
+			last, after, unlinked = damaged.Next(), damaged.Next(), true
+			continue
 		}
 		if len(recs) < verifyPage {
 			break
@@ -153,13 +171,17 @@ func Verify(ctx context.Context, st store.Audit, checkpoints ...Checkpoint) (*Re
 		}
 		check(0, ZeroHash)
 		for after := int64(0); ; {
-			recs, err := st.ListAudit(ctx, after, verifyPage)
+			recs, damaged, err := listPage(ctx, st, after)
 			if err != nil {
-				return nil, fmt.Errorf("audit: verify: %w", err)
+				return nil, err
 			}
 			for _, r := range recs {
 				check(r.Seq, r.Hash)
 				after = r.Seq
+			}
+			if damaged != nil {
+				after = damaged.Next()
+				continue
 			}
 			if len(recs) < verifyPage {
 				break
@@ -179,4 +201,18 @@ func Verify(ctx context.Context, st store.Audit, checkpoints ...Checkpoint) (*Re
 		return cmp.Or(cmp.Compare(a.Seq, b.Seq), cmp.Compare(a.Kind, b.Kind))
 	})
 	return rep, nil
+}
+
+// listPage reads the page of the trail after after, and the damaged
+// records that end it, if any.
+func listPage(ctx context.Context, st store.Audit, after int64) ([]store.AuditRecord, *store.DamagedError, error) {
+	recs, err := st.ListAudit(ctx, after, verifyPage)
+	var damaged *store.DamagedError
+	if errors.As(err, &damaged) {
+		return recs, damaged, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit: verify: %w", err)
+	}
+	return recs, nil, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/irsa-dev/irsa/internal/audit"
 	"github.com/irsa-dev/irsa/internal/store"
 	"github.com/irsa-dev/irsa/internal/store/sqlstore"
+	"github.com/irsa-dev/irsa/internal/store/sqlstore/audittamper"
 )
 
 var t0 = time.Date(2026, time.November, 20, 10, 0, 0, 0, time.UTC)
@@ -47,7 +48,7 @@ func newTrail(t *testing.T) *trail {
 
 func (tr *trail) exec(t *testing.T, q string, args ...any) {
 	t.Helper()
-	if _, err := tr.raw.ExecContext(t.Context(), q, args...); err != nil {
+	if _, err := audittamper.Exec(t.Context(), tr.raw, q, args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 }
@@ -65,6 +66,19 @@ func (tr *trail) fill(t *testing.T, n int) {
 		if _, err := tr.AppendAudit(t.Context(), []store.AuditRecord{rec}); err != nil {
 			t.Fatalf("AppendAudit: %v", err)
 		}
+	}
+}
+
+// rawExec runs one statement on the database file itself, past the
+// store, and wants it to change a row.
+func (tr *trail) rawExec(t *testing.T, q string) {
+	t.Helper()
+	res, err := tr.raw.ExecContext(t.Context(), q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		t.Fatalf("%s changed %d rows (%v)", q, n, err)
 	}
 }
 
@@ -144,6 +158,19 @@ func TestVerifyFindsTampering(t *testing.T) {
 			tr.exec(t, `UPDATE audit_events SET seq = 3 WHERE seq = 7`)
 			tr.exec(t, `UPDATE audit_events SET seq = 7 WHERE seq = -3`)
 		}, []string{"reordered@3", "reordered@4", "reordered@7", "reordered@8"}},
+		// The store's rows changed by hand so that they no longer read
+		// back (see package auditrow): found, and the rest still checked.
+		{"row with a byte added", func(t *testing.T, tr *trail) {
+			tr.rawExec(t, `UPDATE audit_batches SET events = CAST(events || x'20' AS BLOB) WHERE first_seq = 5`)
+		}, []string{"damaged@5"}},
+		{"row claiming more records", func(t *testing.T, tr *trail) {
+			// Records 6 and 7 are read as the damaged row's.
+			tr.rawExec(t, `UPDATE audit_batches SET last_seq = 7 WHERE first_seq = 5`)
+		}, []string{"damaged@5-7"}},
+		{"damaged row after a deleted one", func(t *testing.T, tr *trail) {
+			tr.rawExec(t, `DELETE FROM audit_batches WHERE first_seq = 4`)
+			tr.rawExec(t, `UPDATE audit_batches SET bounds = '[[0,1]]' WHERE first_seq = 5`)
+		}, []string{"deleted@4", "damaged@5"}},
 		{"events swapped in place", func(t *testing.T, tr *trail) {
 			tr.exec(t, `UPDATE audit_events SET event = (SELECT event FROM audit_events WHERE seq = 6) WHERE seq = 2`)
 		}, []string{"modified@2"}},
@@ -237,7 +264,7 @@ func TestCheckpointFindsTruncationAndRewrite(t *testing.T) {
 		{"chain rebuilt after a change", func(t *testing.T, tr *trail) {
 			// Change record 4 and recompute every hash from it on: the
 			// links hold, the checkpoint does not.
-			rows, err := tr.raw.QueryContext(t.Context(), `SELECT seq, event FROM audit_events ORDER BY seq`)
+			rows, err := tr.raw.QueryContext(t.Context(), `SELECT seq, event FROM events ORDER BY seq`)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -119,20 +119,11 @@ an alert fires.`,
 // was recorded before them), so it reads every record from the first one
 // of the period on and keeps those in it.
 func alertEvents(ctx context.Context, st *sqlstore.Store, from, to time.Time) ([]audit.Event, error) {
-	q := fmt.Sprintf("SELECT min(seq) FROM audit_events WHERE event_time > %d", from.UnixMicro())
-	_, rows, err := st.QueryAudit(ctx, q, 1, 0)
+	after, err := st.AuditStart(ctx, from)
 	if err != nil {
 		return nil, err
 	}
-	first, ok := int64(0), false
-	if len(rows) == 1 && len(rows[0]) == 1 {
-		first, ok = rows[0][0].(int64)
-	}
-	if !ok {
-		return nil, nil // no event in the period
-	}
 	var out []audit.Event
-	after := first - 1
 	for {
 		recs, err := st.ListAudit(ctx, after, 1000)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/irsa-dev/irsa/internal/audit"
 	"github.com/irsa-dev/irsa/internal/store"
 	"github.com/irsa-dev/irsa/internal/store/sqlstore"
+	"github.com/irsa-dev/irsa/internal/store/sqlstore/audittamper"
 )
 
 const auditRole = "arn:aws:iam::000000000000:role/s3-reader"
@@ -91,7 +92,7 @@ func rawSQL(t *testing.T, dir, stmt string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(stmt); err != nil {
+	if _, err := audittamper.Exec(t.Context(), db, stmt); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -124,10 +125,10 @@ func TestAuditQuery(t *testing.T) {
 			"[\n  {\"seq\": 2, \"userIdentity\": {\"type\":\"WebIdentityUser\",\"userName\":\"system:serviceaccount:staging:app\"}, \"errorCode\": \"AccessDenied\"}\n]\n", "^$"},
 		{"row limit", []string{"audit", "query", "--data-dir", dir, "--max-rows", "2", "SELECT seq FROM events ORDER BY seq"}, 0,
 			"seq\n1\n2\n", "more rows than --max-rows; only the first 2"},
-		{"a write is refused", []string{"audit", "query", "--data-dir", dir, "DELETE FROM audit_events"}, ExitInvalid, "", "irsa: .+"},
+		{"a write is refused", []string{"audit", "query", "--data-dir", dir, "DELETE FROM audit_batches"}, ExitInvalid, "", "irsa: .+"},
 		{"a write inside a WITH is refused", []string{"audit", "query", "--data-dir", dir,
-			"WITH x AS (SELECT 1) DELETE FROM audit_events WHERE seq IN (SELECT * FROM x)"}, ExitInvalid, "", "irsa: .+"},
-		{"two statements are refused", []string{"audit", "query", "--data-dir", dir, "SELECT 1; DELETE FROM audit_events"}, ExitInvalid, "", "irsa: .+"},
+			"WITH x AS (SELECT 1) DELETE FROM audit_batches WHERE seq IN (SELECT * FROM x)"}, ExitInvalid, "", "irsa: .+"},
+		{"two statements are refused", []string{"audit", "query", "--data-dir", dir, "SELECT 1; DELETE FROM audit_batches"}, ExitInvalid, "", "irsa: .+"},
 		{"no store", []string{"audit", "query", "--data-dir", filepath.Join(dir, "nope"), "SELECT 1"}, ExitUsage, "", "no irsa store in"},
 		{"bad output", []string{"audit", "query", "--data-dir", dir, "--output", "yaml", "SELECT 1"}, ExitUsage, "", "--output must be table or json"},
 	}

@@ -328,7 +328,12 @@ func TestAuditResponse(t *testing.T) {
 		"assumedRoleUser":        map[string]any{"arn": "arn:aws:sts::000000000000:assumed-role/r/eks-dev-pod-1", "assumeRoleId": "AROAEXAMPLE:eks-dev-pod-1"},
 		"credentials":            map[string]any{"accessKeyId": "ASIAEXAMPLE", "expiration": "2026-11-23T12:00:00Z"},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	// Compared as the event holds them: JSON.
+	var written map[string]any
+	if err := json.Unmarshal(b, &written); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, written); diff != "" {
 		t.Errorf("responseElements (-want +got):\n%s", diff)
 	}
 

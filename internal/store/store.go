@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -235,11 +236,36 @@ type AuditRecord struct {
 	RoleARN   string
 }
 
+// DamagedError is returned by ListAudit, with the records before them,
+// when records are stored in a form the store cannot read back: the
+// database was changed by hand. FirstSeq … LastSeq is the stored range
+// they claim; a caller that goes on reads after max(FirstSeq, LastSeq).
+type DamagedError struct {
+	FirstSeq, LastSeq int64
+	Err               error
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("audit records %d to %d are stored damaged: %v", e.FirstSeq, e.LastSeq, e.Err)
+}
+
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+// Next is the seq after which a reader goes on past the damaged records.
+func (e *DamagedError) Next() int64 { return max(e.FirstSeq, e.LastSeq) }
+
 // Audit stores the audit trail.
 type Audit interface {
 	// AppendAudit appends records in order, assigning Seq and Hash in one
 	// transaction; when it returns without error the records are durable.
 	AppendAudit(ctx context.Context, records []AuditRecord) ([]AuditRecord, error)
 	// ListAudit returns up to limit records with Seq > afterSeq, in order.
+	// Records it cannot read back end the list with a *DamagedError.
 	ListAudit(ctx context.Context, afterSeq int64, limit int) ([]AuditRecord, error)
+	// AuditStart returns a seq after which lie all the records whose
+	// EventTime is after t, for time-bounded scans: records after it may
+	// be older (imported logs, records written together), so callers
+	// filter by EventTime. With no record newer than t it is the last seq
+	// (0 for an empty trail).
+	AuditStart(ctx context.Context, t time.Time) (int64, error)
 }

@@ -27,6 +27,7 @@ import (
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", to tamper with copies of the trail
 
 	"github.com/irsa-dev/irsa/internal/store/sqlstore"
+	"github.com/irsa-dev/irsa/internal/store/sqlstore/audittamper"
 )
 
 // Crash test parameters: a few rounds of concurrent load, each ended by a
@@ -472,11 +473,8 @@ func crashExecSQL(t *testing.T, dir, query string, args ...any) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	res, err := db.Exec(query, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
+	n, err := audittamper.Exec(t.Context(), db, query, args...)
+	if err != nil || n == 0 {
 		t.Fatalf("%s changed %d rows (%v)", query, n, err)
 	}
 }
@@ -492,7 +490,7 @@ func crashFlipByte(t *testing.T, dir string, seq int64) {
 	}
 	defer db.Close()
 	var event string
-	if err := db.QueryRow("SELECT event FROM audit_events WHERE seq = ?", seq).Scan(&event); err != nil {
+	if err := db.QueryRow("SELECT event FROM events WHERE seq = ?", seq).Scan(&event); err != nil {
 		t.Fatalf("reading record %d: %v", seq, err)
 	}
 	i := strings.Index(event, `"accessKeyId":"`)
@@ -509,7 +507,7 @@ func crashFlipByte(t *testing.T, dir string, seq int64) {
 	} else {
 		b[i] = 'A'
 	}
-	if _, err := db.Exec("UPDATE audit_events SET event = ? WHERE seq = ?", string(b), seq); err != nil {
+	if _, err := audittamper.Exec(t.Context(), db, "UPDATE audit_events SET event = ? WHERE seq = ?", string(b), seq); err != nil {
 		t.Fatalf("changing record %d: %v", seq, err)
 	}
 	t.Logf("record %d: byte %d changed from %q to %q", seq, i, event[i], b[i])

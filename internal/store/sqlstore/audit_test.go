@@ -2,9 +2,15 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"database/sql"
 	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -94,32 +100,32 @@ func TestQueryAuditRefuses(t *testing.T) {
 		``,
 		`   -- nothing but a comment`,
 		`;`,
-		`DELETE FROM audit_events`,
-		`UPDATE audit_events SET event = '{}'`,
+		`DELETE FROM audit_batches`,
+		`UPDATE audit_batches SET event = '{}'`,
 		`INSERT INTO settings (name, value) VALUES ('a', 'b')`,
 		`DROP VIEW events`,
 		`PRAGMA query_only = 0`,
 		`ATTACH DATABASE '/tmp/x.db' AS x`,
-		`SELECT 1; DELETE FROM audit_events`,
+		`SELECT 1; DELETE FROM audit_batches`,
 		`SELECT 1;; `,
-		`/* hidden */ DELETE FROM audit_events`,
+		`/* hidden */ DELETE FROM audit_batches`,
 		`SELECT 'unterminated`,
 		`SELECT 1 /* unterminated`,
 		// Passes the statement check, and fails because the connection
 		// only reads.
-		`WITH x AS (SELECT 1) DELETE FROM audit_events`,
+		`WITH x AS (SELECT 1) DELETE FROM audit_batches`,
 		`WITH x AS (SELECT 1) INSERT INTO settings (name, value) VALUES ('a', 'b')`,
 	} {
 		if _, _, err := s.QueryAudit(t.Context(), q, 0, 0); err == nil {
 			t.Errorf("QueryAudit(%q) succeeded, want an error", q)
 		}
 	}
-	_, rows, err := s.QueryAudit(t.Context(), `SELECT count(*) FROM audit_events`, 0, 0)
+	_, rows, err := s.QueryAudit(t.Context(), `SELECT count(*) FROM audit_batches`, 0, 0)
 	if err != nil {
 		t.Fatalf("QueryAudit count: %v", err)
 	}
 	if d := cmp.Diff([][]any{{int64(1)}}, rows); d != "" {
-		t.Errorf("audit_events after refused queries (-want +got):\n%s", d)
+		t.Errorf("audit_batches after refused queries (-want +got):\n%s", d)
 	}
 	if _, err := s.GetSetting(t.Context(), "a"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("setting written by a refused query: %v", err)
@@ -228,4 +234,84 @@ func FuzzCheckSelect(f *testing.F) {
 			t.Errorf("checkSelect accepted %q", q)
 		}
 	})
+}
+
+// TestMigrateAuditBatches: a trail written before 0005 (one row per record
+// in audit_events) moves into audit_batches as it was, gaps and damaged
+// hashes included, and reads back the same through ListAudit and the
+// events view.
+func TestMigrateAuditBatches(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "irsa.db")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	// The schema as 0001 … 0004 left it.
+	old := fstest.MapFS{}
+	for _, name := range []string{"0001_init.sql", "0002_audit.sql", "0003_podidentity.sql", "0004_audit_indexes.sql"} {
+		b, err := fs.ReadFile(migrationsFS, "migrations/sqlite/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old["migrations/sqlite/"+name] = &fstest.MapFile{Data: b}
+	}
+	if n, err := migrate(ctx, raw, old, "sqlite"); err != nil || n != 4 {
+		t.Fatalf("migrating to 0004: %d, %v", n, err)
+	}
+	var want []store.AuditRecord
+	prev := make([]byte, sha256.Size)
+	for _, seq := range []int64{1, 2, 3, 5, 6, 7} { // 4 deleted
+		ev := fmt.Sprintf(`{"eventName":"GetRole","n":%d,"note":"é"}`, seq)
+		h := sha256.Sum256(append(append([]byte{}, prev...), ev...))
+		r := store.AuditRecord{Seq: seq, Hash: h[:], Event: []byte(ev), EventTime: time.UnixMicro(1_700_000_000_000_000 + seq).UTC(),
+			EventSource: "iam.amazonaws.com", EventName: "GetRole", SourceIP: "10.0.0.1", AccountID: "000000000000", RoleARN: "arn:aws:iam::000000000000:role/r"}
+		switch seq {
+		case 2:
+			r.EventTime = time.Time{}
+		case 6:
+			r.Hash = []byte("short") // changed by hand: kept as a hash that cannot match
+		}
+		if _, err := raw.ExecContext(ctx, `INSERT INTO audit_events (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.Seq, r.Hash, string(r.Event), encTime(r.EventTime), r.EventSource, r.EventName, r.ErrorCode, r.SourceIP, r.AccountID, r.Principal, r.RoleARN); err != nil {
+			t.Fatal(err)
+		}
+		if seq == 6 {
+			r.Hash = make([]byte, sha256.Size)
+		}
+		want = append(want, r)
+		prev = h[:]
+	}
+
+	s, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.ListAudit(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("trail after the migration (-want +got):\n%s", d)
+	}
+	var rows int
+	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM audit_batches`).Scan(&rows); err != nil || rows != 2 {
+		t.Errorf("audit_batches has %d rows (%v), want 2: one per run of consecutive records", rows, err)
+	}
+	_, view, err := s.QueryAudit(ctx, `SELECT seq, event FROM events ORDER BY seq`, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var viewWant [][]any
+	for _, r := range want {
+		viewWant = append(viewWant, []any{r.Seq, string(r.Event)})
+	}
+	if d := cmp.Diff(viewWant, view); d != "" {
+		t.Errorf("events view after the migration (-want +got):\n%s", d)
+	}
+	if _, err := raw.ExecContext(ctx, `SELECT 1 FROM audit_events`); err == nil {
+		t.Error("audit_events is still there")
+	}
 }

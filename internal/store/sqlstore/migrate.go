@@ -26,6 +26,18 @@ type migration struct {
 	sql     string
 }
 
+// migrationKey names one migration of one dialect.
+type migrationKey struct {
+	dir     string
+	version int
+}
+
+// migrationSteps are the parts of migrations that SQL alone does not
+// express well, run in the migration's transaction right after its SQL.
+var migrationSteps = map[migrationKey]func(ctx context.Context, tx *sql.Tx) error{
+	{"sqlite", 5}: migrateAuditBatches,
+}
+
 // loadMigrations reads the migrations of dir in fsys. Their versions must
 // run 1, 2, 3… without gaps or duplicates.
 func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
@@ -126,6 +138,11 @@ func migrateLocked(ctx context.Context, db *sql.DB, fsys fs.FS, dir, lock string
 		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			return 0, fmt.Errorf("migrations: %04d_%s: %w", m.version, m.name, err)
+		}
+		if step := migrationSteps[migrationKey{dir, m.version}]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				return 0, fmt.Errorf("migrations: %04d_%s: %w", m.version, m.name, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
 			m.version, m.name, time.Now().UnixMicro()); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/irsa-dev/irsa/internal/store"
 )
@@ -164,4 +165,82 @@ func testAuditConcurrent(t *testing.T, s store.Store) {
 		start := b[0].Seq - 1
 		diff(t, fmt.Sprintf("batch %d", w), b, all[start:start+each])
 	}
+}
+
+// testAuditStart: AuditStart finds where the records newer than a time
+// begin, for time-bounded scans.
+func testAuditStart(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	h0 := t0.Add(time.Hour)
+	start := func(op string, from time.Time) int64 {
+		t.Helper()
+		n, err := s.AuditStart(ctx, from)
+		must(t, op, err)
+		return n
+	}
+	if n := start("AuditStart on an empty trail", h0); n != 0 {
+		t.Errorf("AuditStart on an empty trail = %d, want 0", n)
+	}
+	for i := range 10 { // records 1..10, an hour apart, one append each
+		r := auditRec(i, "GetCallerIdentity")
+		r.EventTime = h0.Add(time.Duration(i) * time.Hour)
+		_, err := s.AppendAudit(ctx, []store.AuditRecord{r})
+		must(t, "AppendAudit", err)
+	}
+	for _, c := range []struct {
+		from time.Time
+		want int64
+	}{
+		{h0.Add(-time.Hour), 0},                // everything is newer
+		{h0.Add(6*time.Hour + time.Minute), 7}, // records 8.. are newer
+		{h0.Add(6 * time.Hour), 7},             // strictly after from
+		{h0.Add(24 * time.Hour), 10},           // nothing newer: the last seq
+	} {
+		if n := start("AuditStart", c.from); n != c.want {
+			t.Errorf("AuditStart(%s) = %d, want %d", c.from, n, c.want)
+		}
+	}
+	// Records appended together, the newest first: the answer may come
+	// before the first newer record, never after it.
+	var in []store.AuditRecord
+	for i := range 3 { // records 11..13
+		r := auditRec(10+i, "AssumeRole")
+		r.EventTime = h0.Add(time.Duration(30-i) * time.Hour)
+		in = append(in, r)
+	}
+	_, err := s.AppendAudit(ctx, in)
+	must(t, "AppendAudit together", err)
+	if n := start("AuditStart", h0.Add(28*time.Hour+time.Minute)); n < 10 || n > 11 {
+		t.Errorf("AuditStart before record 12 = %d, want 10 or 11", n)
+	}
+	if n := start("AuditStart", h0.Add(31*time.Hour)); n != 13 {
+		t.Errorf("AuditStart after every record = %d, want 13", n)
+	}
+}
+
+// testAuditLargeAppend: an append larger than a store's batch (an import)
+// is stored and read back whole, in order, in pages.
+func testAuditLargeAppend(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const n = 700
+	in := make([]store.AuditRecord, n)
+	for i := range in {
+		in[i] = auditRec(i, "GetRole")
+	}
+	first, err := s.AppendAudit(ctx, in[:1])
+	must(t, "AppendAudit one", err)
+	rest, err := s.AppendAudit(ctx, in[1:])
+	must(t, "AppendAudit the rest", err)
+	wantChain(t, "AppendAudit the rest", rest, 2, first[0].Hash)
+	var all []store.AuditRecord
+	for after := int64(0); ; {
+		page, err := s.ListAudit(ctx, after, 97)
+		must(t, "ListAudit page", err)
+		if len(page) == 0 {
+			break
+		}
+		all = append(all, page...)
+		after = page[len(page)-1].Seq
+	}
+	diff(t, "ListAudit in pages", all, append(first, rest...))
 }

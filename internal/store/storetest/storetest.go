@@ -62,6 +62,8 @@ var suite = []struct {
 	{"Audit", testAudit},
 	{"AuditZeroFields", testAuditZeroFields},
 	{"AuditConcurrent", testAuditConcurrent},
+	{"AuditStart", testAuditStart},
+	{"AuditLargeAppend", testAuditLargeAppend},
 	{"Clusters", testClusters},
 	{"PodIdentityAssociations", testPodIdentityAssociations},
 	{"PodIdentityNoAliasing", testPodIdentityNoAliasing},
