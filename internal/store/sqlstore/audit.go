@@ -165,8 +165,7 @@ func (s *Store) insertAuditRows(ctx context.Context, q querier, recs []store.Aud
 		if err != nil {
 			return failed(op, err)
 		}
-		if _, err := q.ExecContext(ctx, sqlInsertAuditSQLite, row.FirstSeq, row.LastSeq, row.FirstTime, row.LastTime,
-			row.Hashes, row.Events, row.Meta, row.Bounds); err != nil {
+		if _, err := q.ExecContext(ctx, sqlInsertAuditSQLite, auditRowArgs(row)...); err != nil {
 			return s.wrap(op, err)
 		}
 		off := 0
@@ -178,6 +177,11 @@ func (s *Store) insertAuditRows(ctx context.Context, q querier, recs []store.Aud
 		rest = rest[n:]
 	}
 	return nil
+}
+
+// auditRowArgs are the arguments of sqlInsertAuditSQLite for row.
+func auditRowArgs(row auditrow.Row) []any {
+	return []any{row.FirstSeq, row.LastSeq, row.FirstTime, row.LastTime, row.Hashes, row.Events, row.Meta, row.Bounds}
 }
 
 // insertAuditRecords writes recs into audit_events, one row each.
@@ -216,8 +220,18 @@ func (s *Store) ListAudit(ctx context.Context, afterSeq int64, limit int) ([]sto
 	if err != nil {
 		return nil, failed(op, err)
 	}
+	out, err := scanAuditRecords(rows)
+	if err != nil {
+		return nil, failed(op, err)
+	}
+	return out, nil
+}
+
+// scanAuditRecords reads rows of audit_events (auditColumns) and closes
+// them.
+func scanAuditRecords(rows *sql.Rows) ([]store.AuditRecord, error) {
 	var out []store.AuditRecord
-	err = scanAll(rows, func() error {
+	err := scanAll(rows, func() error {
 		var r store.AuditRecord
 		var event string
 		var micros sql.NullInt64
@@ -230,10 +244,7 @@ func (s *Store) ListAudit(ctx context.Context, afterSeq int64, limit int) ([]sto
 		out = append(out, r)
 		return nil
 	})
-	if err != nil {
-		return nil, failed(op, err)
-	}
-	return out, nil
+	return out, err
 }
 
 // errEnough stops the scan of audit_batches once ListAudit has its records.
@@ -305,20 +316,7 @@ func migrateAuditBatches(ctx context.Context, tx *sql.Tx) error {
 		if err != nil {
 			return err
 		}
-		var recs []store.AuditRecord
-		err = scanAll(rows, func() error {
-			var r store.AuditRecord
-			var event string
-			var micros sql.NullInt64
-			if err := rows.Scan(&r.Seq, &r.Hash, &event, &micros, &r.EventSource, &r.EventName,
-				&r.ErrorCode, &r.SourceIP, &r.AccountID, &r.Principal, &r.RoleARN); err != nil {
-				return err
-			}
-			r.Event = []byte(event)
-			r.EventTime = decTime(micros)
-			recs = append(recs, r)
-			return nil
-		})
+		recs, err := scanAuditRecords(rows)
 		if err != nil {
 			return fmt.Errorf("read audit_events: %w", err)
 		}
@@ -342,8 +340,7 @@ func migrateAuditBatches(ctx context.Context, tx *sql.Tx) error {
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO audit_batches (first_seq, last_seq, first_time, last_time, hashes, events, meta, bounds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				row.FirstSeq, row.LastSeq, row.FirstTime, row.LastTime, row.Hashes, row.Events, row.Meta, row.Bounds); err != nil {
+			if _, err := tx.ExecContext(ctx, questionMarks(sqlInsertAuditSQLite), auditRowArgs(row)...); err != nil {
 				return fmt.Errorf("write audit_batches: %w", err)
 			}
 			start = end
